@@ -1,0 +1,239 @@
+"""Typed, validated reading of the environment.
+
+Kept apart from settings.py so that it can be tested without reloading Django: each read names its
+variable in the error, so a bad deployment fails with one line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import environ
+
+# Used only when DJANGO_DEBUG is on; production refuses to start without real values.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA="
+
+DEFAULT_PRICES = {
+    # USD per million tokens (input, output); override with SUMMARY_PRICES.
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "local-extractive": (0.0, 0.0),
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    debug: bool
+    secret_key: str
+    allowed_hosts: list[str]
+    csrf_trusted_origins: list[str]
+    ssl_redirect: bool
+    database: dict[str, Any]
+    redis_url: str
+    q_workers: int
+    q_timeout: int
+    q_sync: bool
+    field_encryption_keys: list[str]
+    api_key_pepper: str
+    discord_token: str
+    discord_api_base_url: str
+    discord_gateway_url: str
+    discord_dev_guild_id: int | None
+    shard_count: int | None
+    shard_ids: list[int] | None
+    openai_api_key: str
+    openai_base_url: str
+    openai_timeout: float
+    summary_provider: str
+    summary_model: str
+    summary_fallback_models: list[str]
+    summary_context_tokens: int | None
+    summary_map_concurrency: int
+    summary_max_tokens_per_request: int
+    llm_rpm_limit: int
+    llm_tpm_limit: int
+    summary_prices: dict[str, tuple[float, float]]
+    log_level: str
+
+
+def _read(name: str, reader: Callable[[], Any]) -> Any:
+    try:
+        return reader()
+    except ConfigError:
+        raise
+    except Exception as exc:  # django-environ raises ImproperlyConfigured/ValueError/TypeError
+        raise ConfigError(f"{name} is malformed: {exc}") from None
+
+
+def _positive_int(env: environ.Env, name: str, default: int, *, minimum: int = 1) -> int:
+    value = _read(name, lambda: env.int(name, default=default))
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _optional_int(env: environ.Env, name: str) -> int | None:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _url(env: environ.Env, name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = env.str(name, default=default).strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(f"{name} must be a {'/'.join(schemes)} URL, got {value!r}")
+    return value
+
+
+def _fernet_keys(raw: str, name: str) -> list[str]:
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if not keys:
+        raise ConfigError(f"{name} is required when DJANGO_DEBUG is off")
+    for key in keys:
+        try:
+            decoded = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if len(decoded) != 32:
+            raise ConfigError(
+                f"{name} must be comma-separated Fernet keys (32 url-safe base64 bytes each); "
+                "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+    return keys
+
+
+def _prices(raw: str) -> dict[str, tuple[float, float]]:
+    prices = dict(DEFAULT_PRICES)
+    for entry in filter(None, (e.strip() for e in raw.split(","))):
+        try:
+            model, pair = entry.split("=", 1)
+            price_in, price_out = pair.split(":", 1)
+            prices[model.strip()] = (float(price_in), float(price_out))
+        except ValueError:
+            raise ConfigError(
+                f"SUMMARY_PRICES entries must look like model=input:output (USD per 1M tokens), got {entry!r}"
+            ) from None
+    return prices
+
+
+def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
+    default = f"sqlite:///{base_dir / 'db.sqlite3'}"
+    db = _read("DATABASE_URL", lambda: env.db_url("DATABASE_URL", default=default))
+    engine = db.get("ENGINE", "")
+    if not engine:
+        raise ConfigError("DATABASE_URL has an unsupported scheme (use sqlite:/// or postgres://)")
+    if engine.endswith("sqlite3"):
+        # WAL + IMMEDIATE let web, worker and bot share one SQLite file without "database is locked".
+        db["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        db["TEST"] = {"NAME": str(base_dir / "test-db.sqlite3")}
+    else:
+        # Long-running bot and worker processes keep connections, checked before reuse.
+        db["CONN_MAX_AGE"] = _positive_int(env, "DATABASE_CONN_MAX_AGE", 60, minimum=0)
+        db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
+def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
+    debug = _read("DJANGO_DEBUG", lambda: env.bool("DJANGO_DEBUG", default=False))
+
+    secret_key = env.str("DJANGO_SECRET_KEY", default="")
+    if not secret_key:
+        if not debug:
+            raise ConfigError("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+        secret_key = DEV_SECRET_KEY
+    elif not debug and (len(secret_key) < 50 or len(set(secret_key)) < 5):
+        raise ConfigError("DJANGO_SECRET_KEY must be at least 50 random characters")
+
+    allowed_hosts = _read("DJANGO_ALLOWED_HOSTS", lambda: env.list("DJANGO_ALLOWED_HOSTS", default=[]))
+    if not allowed_hosts:
+        if not debug:
+            raise ConfigError("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off")
+        allowed_hosts = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+
+    raw_keys = env.str("FIELD_ENCRYPTION_KEY", default="")
+    if not raw_keys and debug:
+        raw_keys = DEV_FIELD_ENCRYPTION_KEY
+    field_keys = _fernet_keys(raw_keys, "FIELD_ENCRYPTION_KEY")
+
+    redis_url = env.str("REDIS_URL", default="").strip()
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
+
+    provider = env.str("SUMMARY_PROVIDER", default="auto").strip().lower()
+    if provider not in ("auto", "openai", "local"):
+        raise ConfigError(f"SUMMARY_PROVIDER must be auto, openai or local, got {provider!r}")
+
+    shard_ids_raw = env.str("SHARD_IDS", default="").strip()
+    try:
+        shard_ids = [int(s) for s in shard_ids_raw.split(",") if s.strip()] or None
+    except ValueError:
+        raise ConfigError(f"SHARD_IDS must be comma-separated integers, got {shard_ids_raw!r}") from None
+    shard_count = _optional_int(env, "SHARD_COUNT")
+    if shard_ids and (shard_count is None or any(not 0 <= s < shard_count for s in shard_ids)):
+        raise ConfigError("SHARD_IDS needs SHARD_COUNT, and every id must be below it")
+
+    log_level = env.str("LOG_LEVEL", default="INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be a logging level name, got {log_level!r}")
+
+    q_timeout = _positive_int(env, "Q_TIMEOUT", 900, minimum=30)
+
+    return Config(
+        debug=debug,
+        secret_key=secret_key,
+        allowed_hosts=allowed_hosts,
+        csrf_trusted_origins=_read(
+            "DJANGO_CSRF_TRUSTED_ORIGINS", lambda: env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+        ),
+        ssl_redirect=_read("DJANGO_SECURE_SSL_REDIRECT", lambda: env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not debug)),
+        database=_database(env, base_dir),
+        redis_url=redis_url,
+        q_workers=_positive_int(env, "Q_WORKERS", 2),
+        q_timeout=q_timeout,
+        q_sync=_read("Q_SYNC", lambda: env.bool("Q_SYNC", default=False)),
+        field_encryption_keys=field_keys,
+        api_key_pepper=env.str("API_KEY_PEPPER", default="") or secret_key,
+        discord_token=env.str("DISCORD_TOKEN", default="").strip(),
+        discord_api_base_url=_url(env, "DISCORD_API_BASE_URL", "https://discord.com/api/v10", ("http", "https")),
+        discord_gateway_url=_url(env, "DISCORD_GATEWAY_URL", "wss://gateway.discord.gg", ("ws", "wss")),
+        discord_dev_guild_id=_optional_int(env, "DISCORD_DEV_GUILD_ID"),
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        openai_api_key=env.str("OPENAI_API_KEY", default="").strip(),
+        openai_base_url=_url(env, "OPENAI_BASE_URL", "https://api.openai.com/v1", ("http", "https")),
+        openai_timeout=_read("OPENAI_TIMEOUT_SECONDS", lambda: env.float("OPENAI_TIMEOUT_SECONDS", default=60.0)),
+        summary_provider=provider,
+        summary_model=env.str("SUMMARY_MODEL", default="gpt-4o-mini").strip(),
+        summary_fallback_models=_read(
+            "SUMMARY_FALLBACK_MODELS", lambda: env.list("SUMMARY_FALLBACK_MODELS", default=[])
+        ),
+        summary_context_tokens=_optional_int(env, "SUMMARY_CONTEXT_TOKENS"),
+        summary_map_concurrency=_positive_int(env, "SUMMARY_MAP_CONCURRENCY", 4),
+        summary_max_tokens_per_request=_positive_int(env, "SUMMARY_MAX_TOKENS_PER_REQUEST", 2_000_000),
+        llm_rpm_limit=_positive_int(env, "LLM_RPM_LIMIT", 500),
+        llm_tpm_limit=_positive_int(env, "LLM_TPM_LIMIT", 2_000_000),
+        summary_prices=_prices(env.str("SUMMARY_PRICES", default="")),
+        log_level=log_level,
+    )

@@ -1,0 +1,94 @@
+"""/health says the process is alive (no dependencies); /ready checks what serving needs.
+
+/ready answers 503 with the failing checks named, so a load balancer or an operator sees what broke.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+Check = Callable[[], str]
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def check_cache() -> str:
+    key = f"ready:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return the value just written")
+    cache.delete(key)
+    return "ok"
+
+
+def check_queue() -> str:
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    if not broker.ping():
+        raise RuntimeError("task broker did not answer")
+    return "ok"
+
+
+def check_llm() -> str:
+    from summaries.llm.readiness import llm_readiness
+
+    return llm_readiness()
+
+
+def check_discord() -> str:
+    if not settings.DISCORD_TOKEN:
+        return "not configured (bot and Discord delivery disabled)"
+    return "configured"
+
+
+CHECKS: dict[str, Check] = {
+    "database": check_database,
+    "cache": check_cache,
+    "queue": check_queue,
+    "llm": check_llm,
+    "discord": check_discord,
+}
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    results: dict[str, dict[str, object]] = {}
+    failing: list[str] = []
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            detail = check()
+            ok = True
+        except Exception as exc:  # a readiness probe reports every failure instead of raising
+            detail = f"{type(exc).__name__}: {exc}"
+            ok = False
+            failing.append(name)
+            logger.warning("readiness check failed", extra={"check": name, "error": type(exc).__name__})
+        results[name] = {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    status = 503 if failing else 200
+    return JsonResponse({"status": "fail" if failing else "ok", "failing": failing, "checks": results}, status=status)

@@ -1,0 +1,223 @@
+"""Settings for Summary Bot NG, read from the environment (and `.env` when present).
+
+Every variable is documented in `.env.example`. With DJANGO_DEBUG off, secrets have no default:
+a missing or malformed one stops start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from summarybot.config import ConfigError, read_settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+_env_file = BASE_DIR / ".env"
+if _env_file.exists():
+    environ.Env.read_env(_env_file, overwrite=False)
+
+try:
+    _cfg = read_settings(env, base_dir=BASE_DIR)
+except ConfigError as exc:  # one clear line instead of a traceback through settings
+    raise ImproperlyConfigured(str(exc)) from None
+
+DEBUG: bool = _cfg.debug
+SECRET_KEY: str = _cfg.secret_key
+ALLOWED_HOSTS: list[str] = _cfg.allowed_hosts
+CSRF_TRUSTED_ORIGINS: list[str] = _cfg.csrf_trusted_origins
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "django_q",
+    "guilds",
+    "summaries",
+    "webhooks",
+    "botrunner",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "summarybot.urls"
+WSGI_APPLICATION = "summarybot.wsgi.application"
+ASGI_APPLICATION = "summarybot.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASES = {"default": _cfg.database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and Channels: Redis when REDIS_URL is set, in-process otherwise -----------------------
+if _cfg.redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cfg.redis_url,
+            "KEY_PREFIX": "summarybot",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [_cfg.redis_url]},
+        }
+    }
+else:
+    # The database cache is shared by web, worker and bot on one machine (locmem would not be).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "summarybot_cache",
+        }
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- django-q2 ----------------------------------------------------------------------------------
+# `retry` must exceed `timeout`, else a long job is handed to a second worker while the first runs.
+Q_CLUSTER = {
+    "name": "summarybot",
+    "workers": _cfg.q_workers,
+    "timeout": _cfg.q_timeout,
+    "retry": _cfg.q_timeout + 60,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "orm": "default",
+    "sync": _cfg.q_sync,
+    "poll": 0.5,
+    "save_limit": 1000,
+}
+
+# --- Auth, i18n, static --------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (production) ------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = _cfg.ssl_redirect
+SECURE_HSTS_SECONDS = 0 if DEBUG else 60 * 60 * 24 * 30
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# /health is polled over plain HTTP by load balancers and the container HEALTHCHECK.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+
+# --- REST framework ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "summarybot.api_errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Summary Bot NG API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Secrets at rest ----------------------------------------------------------------------------------
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: prepend a new key).
+FIELD_ENCRYPTION_KEYS: list[str] = _cfg.field_encryption_keys
+API_KEY_PEPPER: str = _cfg.api_key_pepper
+
+# --- Discord -------------------------------------------------------------------------------------------
+DISCORD_TOKEN: str = _cfg.discord_token
+DISCORD_API_BASE_URL: str = _cfg.discord_api_base_url
+DISCORD_GATEWAY_URL: str = _cfg.discord_gateway_url
+DISCORD_DEV_GUILD_ID: int | None = _cfg.discord_dev_guild_id
+SHARD_COUNT: int | None = _cfg.shard_count
+SHARD_IDS: list[int] | None = _cfg.shard_ids
+
+# --- LLM ---------------------------------------------------------------------------------------------
+OPENAI_API_KEY: str = _cfg.openai_api_key
+OPENAI_BASE_URL: str = _cfg.openai_base_url
+OPENAI_TIMEOUT_SECONDS: float = _cfg.openai_timeout
+SUMMARY_PROVIDER: str = _cfg.summary_provider
+SUMMARY_MODEL: str = _cfg.summary_model
+SUMMARY_FALLBACK_MODELS: list[str] = _cfg.summary_fallback_models
+SUMMARY_CONTEXT_TOKENS: int | None = _cfg.summary_context_tokens
+SUMMARY_MAP_CONCURRENCY: int = _cfg.summary_map_concurrency
+SUMMARY_MAX_TOKENS_PER_REQUEST: int = _cfg.summary_max_tokens_per_request
+LLM_RPM_LIMIT: int = _cfg.llm_rpm_limit
+LLM_TPM_LIMIT: int = _cfg.llm_tpm_limit
+# USD per million tokens: (input, output). Override with SUMMARY_PRICES="model=in:out,...".
+SUMMARY_PRICES: dict[str, tuple[float, float]] = _cfg.summary_prices
+
+# --- Logging: one dict; never log message content, tokens or keys ---------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _cfg.log_level},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "discord": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
+    },
+}
