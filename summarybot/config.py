@@ -63,6 +63,8 @@ class Config:
     summary_context_tokens: int | None
     summary_map_concurrency: int
     summary_max_tokens_per_request: int
+    summary_max_window_messages: int
+    job_max_attempts: int
     llm_rpm_limit: int
     llm_tpm_limit: int
     summary_prices: dict[str, tuple[float, float]]
@@ -76,6 +78,19 @@ def _read(name: str, reader: Callable[[], Any]) -> Any:
         raise
     except Exception as exc:  # django-environ raises ImproperlyConfigured/ValueError/TypeError
         raise ConfigError(f"{name} is malformed: {exc}") from None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(env: environ.Env, name: str, default: bool) -> bool:
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
 def _positive_int(env: environ.Env, name: str, default: int, *, minimum: int = 1) -> int:
@@ -138,7 +153,7 @@ def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
     default = f"sqlite:///{base_dir / 'db.sqlite3'}"
     db = _read("DATABASE_URL", lambda: env.db_url("DATABASE_URL", default=default))
     engine = db.get("ENGINE", "")
-    if not engine:
+    if engine not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
         raise ConfigError("DATABASE_URL has an unsupported scheme (use sqlite:/// or postgres://)")
     if engine.endswith("sqlite3"):
         # WAL + IMMEDIATE let web, worker and bot share one SQLite file without "database is locked".
@@ -156,7 +171,7 @@ def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
 
 
 def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
-    debug = _read("DJANGO_DEBUG", lambda: env.bool("DJANGO_DEBUG", default=False))
+    debug = _bool(env, "DJANGO_DEBUG", False)
 
     secret_key = env.str("DJANGO_SECRET_KEY", default="")
     if not secret_key:
@@ -207,12 +222,12 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         csrf_trusted_origins=_read(
             "DJANGO_CSRF_TRUSTED_ORIGINS", lambda: env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
         ),
-        ssl_redirect=_read("DJANGO_SECURE_SSL_REDIRECT", lambda: env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not debug)),
+        ssl_redirect=_bool(env, "DJANGO_SECURE_SSL_REDIRECT", not debug),
         database=_database(env, base_dir),
         redis_url=redis_url,
         q_workers=_positive_int(env, "Q_WORKERS", 2),
         q_timeout=q_timeout,
-        q_sync=_read("Q_SYNC", lambda: env.bool("Q_SYNC", default=False)),
+        q_sync=_bool(env, "Q_SYNC", False),
         field_encryption_keys=field_keys,
         api_key_pepper=env.str("API_KEY_PEPPER", default="") or secret_key,
         discord_token=env.str("DISCORD_TOKEN", default="").strip(),
@@ -232,6 +247,8 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         summary_context_tokens=_optional_int(env, "SUMMARY_CONTEXT_TOKENS"),
         summary_map_concurrency=_positive_int(env, "SUMMARY_MAP_CONCURRENCY", 4),
         summary_max_tokens_per_request=_positive_int(env, "SUMMARY_MAX_TOKENS_PER_REQUEST", 2_000_000),
+        summary_max_window_messages=_positive_int(env, "SUMMARY_MAX_WINDOW_MESSAGES", 50_000),
+        job_max_attempts=_positive_int(env, "JOB_MAX_ATTEMPTS", 3),
         llm_rpm_limit=_positive_int(env, "LLM_RPM_LIMIT", 500),
         llm_tpm_limit=_positive_int(env, "LLM_TPM_LIMIT", 2_000_000),
         summary_prices=_prices(env.str("SUMMARY_PRICES", default="")),

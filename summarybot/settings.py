@@ -79,6 +79,9 @@ TEMPLATES = [
     },
 ]
 
+# Admin and dashboard URL fields assume https when no scheme is typed (the Django 6 default).
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
 # --- Database ---------------------------------------------------------------------------------
 DATABASES = {"default": _cfg.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -200,6 +203,8 @@ SUMMARY_FALLBACK_MODELS: list[str] = _cfg.summary_fallback_models
 SUMMARY_CONTEXT_TOKENS: int | None = _cfg.summary_context_tokens
 SUMMARY_MAP_CONCURRENCY: int = _cfg.summary_map_concurrency
 SUMMARY_MAX_TOKENS_PER_REQUEST: int = _cfg.summary_max_tokens_per_request
+SUMMARY_MAX_WINDOW_MESSAGES: int = _cfg.summary_max_window_messages
+JOB_MAX_ATTEMPTS: int = _cfg.job_max_attempts
 LLM_RPM_LIMIT: int = _cfg.llm_rpm_limit
 LLM_TPM_LIMIT: int = _cfg.llm_tpm_limit
 # USD per million tokens: (input, output). Override with SUMMARY_PRICES="model=in:out,...".

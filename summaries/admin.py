@@ -1,0 +1,81 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from summaries.models import Schedule, Summary, SummaryCitation, SummaryJob, UsageRecord
+from summaries.services.jobs import job_retry
+from summarybot.errors import SummaryBotError
+
+
+@admin.register(SummaryJob)
+class SummaryJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "guild", "channel_id", "source", "status", "progress", "error_code", "attempts", "created_at")
+    list_filter = ("status", "source", "format", "error_code")
+    search_fields = ("=id", "=guild__id", "=channel_id", "=requested_by_user_id", "idempotency_key")
+    list_select_related = ("guild",)
+    date_hierarchy = "created_at"
+    exclude = ("interaction_token",)
+    readonly_fields = [f.name for f in SummaryJob._meta.fields if f.name != "interaction_token"]
+    actions = ("retry",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Retry selected failed jobs (as new linked jobs)")
+    def retry(self, request: HttpRequest, queryset: QuerySet[SummaryJob]) -> None:
+        retried, refused = 0, []
+        for job in queryset:
+            try:
+                job_retry(job=job)
+                retried += 1
+            except SummaryBotError as exc:
+                refused.append(f"{job.pk}: {exc.message}")
+        if retried:
+            self.message_user(request, f"Queued {retried} retr{'y' if retried == 1 else 'ies'}.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+
+class CitationInline(admin.TabularInline):
+    model = SummaryCitation
+    extra = 0
+    can_delete = False
+    readonly_fields = ("message_id", "channel_id")
+
+
+@admin.register(Summary)
+class SummaryAdmin(admin.ModelAdmin):
+    list_display = ("id", "guild", "channel_id", "format", "model", "message_count", "prompt_tokens", "cost_usd", "stale", "created_at")
+    list_filter = ("format", "provider", "stale")
+    search_fields = ("=guild__id", "=channel_id", "=job__id")
+    list_select_related = ("guild",)
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Summary._meta.fields]
+    inlines = (CitationInline,)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ("name", "guild", "scope", "frequency", "enabled", "consecutive_failures", "next_run_at", "last_run_at")
+    list_filter = ("frequency", "scope", "enabled")
+    search_fields = ("name", "=guild__id", "guild__name")
+    autocomplete_fields = ("guild",)
+    filter_horizontal = ("destinations",)
+    list_select_related = ("guild",)
+    readonly_fields = ("consecutive_failures", "last_run_at", "created_at", "updated_at")
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    list_display = ("guild", "day", "provider", "model", "prompt_tokens", "completion_tokens", "llm_calls", "summaries", "cost_usd")
+    list_filter = ("provider", "model")
+    search_fields = ("=guild__id", "guild__name")
+    date_hierarchy = "day"
+    list_select_related = ("guild",)
+    readonly_fields = [f.name for f in UsageRecord._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,282 @@
+"""Summary jobs and their results, schedules, and usage for cost accounting."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from guilds.models import SummaryFormat, validate_language, validate_timezone
+from summarybot.db import EncryptedTextField, TimeStampedModel
+
+
+class JobSource(models.TextChoices):
+    SLASH_COMMAND = "slash_command", "Slash command"
+    CONTEXT_MENU = "context_menu", "Context menu"
+    REACTION = "reaction", "Reaction"
+    API = "api", "REST API"
+    SCHEDULE = "schedule", "Schedule"
+    WEBHOOK = "webhook", "Inbound webhook"
+    DASHBOARD = "dashboard", "Dashboard"
+    ADMIN = "admin", "Admin"
+
+
+class WindowKind(models.TextChoices):
+    COUNT = "count", "Last N messages"
+    HOURS = "hours", "Last N hours"
+    SINCE_LAST_SUMMARY = "since_last_summary", "Since the last summary here"
+    SINCE_MY_LAST_MESSAGE = "since_my_last_message", "Since my last message"
+    FROM_MESSAGE = "from_message", "From a message on"
+    RANGE = "range", "Between two times"
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", "Only the requester"
+    PUBLIC = "public", "Everyone in the channel"
+
+
+class DeliveryMode(models.TextChoices):
+    HERE = "here", "In the channel"
+    THREAD = "thread", "In a new thread"
+    DM = "dm", "By direct message"
+    NONE = "none", "Not posted (API, webhooks only)"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    FETCHING = "fetching", "Fetching messages"
+    SUMMARIZING = "summarizing", "Summarizing"
+    DELIVERING = "delivering", "Delivering"
+    DONE = "done", "Done"
+    PARTIAL = "partial", "Done, some deliveries failed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def finished(cls) -> list[str]:
+        return [cls.DONE, cls.PARTIAL, cls.FAILED, cls.CANCELLED]
+
+    @classmethod
+    def running(cls) -> list[str]:
+        return [cls.FETCHING, cls.SUMMARIZING, cls.DELIVERING]
+
+
+class SummaryJob(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="jobs")
+    channel_id = models.BigIntegerField(help_text="Channel, thread or forum post summarized")
+
+    # Who or what asked
+    source = models.CharField(max_length=16, choices=JobSource.choices)
+    requested_by_user_id = models.BigIntegerField(null=True, blank=True)
+    api_key = models.ForeignKey("webhooks.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    schedule = models.ForeignKey("Schedule", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    interaction_id = models.BigIntegerField(null=True, blank=True)
+    application_id = models.BigIntegerField(null=True, blank=True)
+    # Lets the worker answer the slash command for 15 minutes; a credential, so encrypted.
+    interaction_token = EncryptedTextField(blank=True)
+
+    # What to summarize
+    window_kind = models.CharField(max_length=24, choices=WindowKind.choices, default=WindowKind.COUNT)
+    message_limit = models.PositiveIntegerField(null=True, blank=True)
+    hours = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(168)])
+    after_message_id = models.BigIntegerField(null=True, blank=True)
+    before_message_id = models.BigIntegerField(null=True, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+    format = models.CharField(max_length=16, choices=SummaryFormat.choices, default=SummaryFormat.STRUCTURED)
+    language = models.CharField(max_length=16, default="auto", validators=[validate_language])
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE)
+    delivery_mode = models.CharField(max_length=8, choices=DeliveryMode.choices, default=DeliveryMode.HERE)
+
+    # Lifecycle
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_detail = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries")
+    started_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="Result posted to Discord")
+    discord_message_id = models.BigIntegerField(null=True, blank=True, help_text="The posted result message")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction_id"], condition=Q(interaction_id__isnull=False), name="summaries_job_unique_interaction"
+            ),
+            models.UniqueConstraint(
+                fields=["guild", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="summaries_job_unique_idempotency_key",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="summaries_job_progress_percent"),
+            models.CheckConstraint(
+                condition=~Q(window_kind="count") | (Q(message_limit__isnull=False) & Q(message_limit__gte=1)), name="summaries_job_count_window_has_limit"
+            ),
+            models.CheckConstraint(
+                condition=~Q(window_kind="hours") | (Q(hours__isnull=False) & Q(hours__gte=1) & Q(hours__lte=168)),
+                name="summaries_job_hours_window_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(window_kind="from_message") | Q(after_message_id__isnull=False),
+                name="summaries_job_from_message_has_id",
+            ),
+        ]
+        indexes = [
+            # Guild history lists and the dashboard, newest first.
+            models.Index(fields=["guild", "-created_at"], name="summaries_job_guild_recent_idx"),
+            # The sweeper finds jobs whose worker stopped sending heartbeats.
+            models.Index(fields=["status", "heartbeat_at"], name="summaries_job_status_beat_idx"),
+            # Per-guild concurrency and per-member cooldown checks.
+            models.Index(fields=["guild", "requested_by_user_id", "-created_at"], name="summaries_job_requester_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.id} ({self.status}) in {self.channel_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in JobStatus.finished()
+
+
+class Summary(TimeStampedModel):
+    job = models.OneToOneField(SummaryJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="summary")
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="summaries")
+    channel_id = models.BigIntegerField()
+    format = models.CharField(max_length=16, choices=SummaryFormat.choices)
+    language = models.CharField(max_length=16)
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=100)
+    markdown = models.TextField()
+    # [{section, text, message_ids, owner, unverified}] exactly as the engine returned them.
+    items = models.JSONField(default=list)
+    message_count = models.PositiveIntegerField(default=0)
+    participant_count = models.PositiveIntegerField(default=0)
+    first_message_id = models.BigIntegerField(null=True, blank=True)
+    last_message_id = models.BigIntegerField(null=True, blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    llm_calls = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    redactions = models.JSONField(default=dict, blank=True)
+    stale = models.BooleanField(default=False, help_text="A cited message was edited or deleted since")
+    stale_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "summaries"
+        indexes = [
+            # "Since the last summary here" and channel history.
+            models.Index(fields=["guild", "channel_id", "-created_at"], name="summaries_summary_channel_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} summary of {self.channel_id} ({self.message_count} messages)"
+
+
+class SummaryCitation(models.Model):
+    """Which messages a summary cites: lets a deletion or edit find the summaries it makes stale."""
+
+    summary = models.ForeignKey(Summary, on_delete=models.CASCADE, related_name="citations")
+    message_id = models.BigIntegerField()
+    channel_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["summary", "message_id"], name="summaries_citation_unique_message"),
+        ]
+        indexes = [
+            # MESSAGE_DELETE / MESSAGE_UPDATE look summaries up by message id.
+            models.Index(fields=["message_id"], name="summaries_citation_message_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary {self.summary_id} cites {self.message_id}"
+
+
+class ScheduleFrequency(models.TextChoices):
+    HOURLY = "hourly", "Every hour"
+    DAILY = "daily", "Every day"
+    WEEKLY = "weekly", "Every week"
+    CRON = "cron", "Cron expression"
+
+
+class ScheduleScope(models.TextChoices):
+    CHANNEL = "channel", "One channel or thread"
+    CATEGORY = "category", "Every enabled channel of a category"
+    GUILD = "guild", "Every enabled channel"
+
+
+class Schedule(TimeStampedModel):
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=16, choices=ScheduleScope.choices, default=ScheduleScope.CHANNEL)
+    channel_id = models.BigIntegerField(null=True, blank=True, help_text="Channel, or category id for a category scope")
+    frequency = models.CharField(max_length=8, choices=ScheduleFrequency.choices, default=ScheduleFrequency.DAILY)
+    cron = models.CharField(max_length=100, blank=True)
+    time_of_day = models.TimeField(null=True, blank=True)
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(6)], help_text="0 = Monday")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    format = models.CharField(max_length=16, choices=SummaryFormat.choices, default=SummaryFormat.STRUCTURED)
+    language = models.CharField(max_length=16, default="auto", validators=[validate_language])
+    post_to_channel_id = models.BigIntegerField(null=True, blank=True, help_text="Discord channel to post to")
+    destinations = models.ManyToManyField("webhooks.WebhookDestination", blank=True, related_name="schedules")
+    enabled = models.BooleanField(default=True)
+    paused_reason = models.CharField(max_length=200, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="guild") | Q(channel_id__isnull=False), name="summaries_schedule_scope_has_channel"
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="cron") | ~Q(cron=""), name="summaries_schedule_cron_has_expression"
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="weekly") | Q(weekday__isnull=False), name="summaries_schedule_weekly_has_day"
+            ),
+        ]
+        indexes = [
+            # The scheduler tick picks enabled schedules that are due.
+            models.Index(fields=["enabled", "next_run_at"], name="summaries_schedule_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_frequency_display()})"
+
+
+class UsageRecord(models.Model):
+    """Tokens and cost per guild, day and model; incremented atomically by the worker."""
+
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    provider = models.CharField(max_length=32)
+    model = models.CharField(max_length=100)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    llm_calls = models.PositiveIntegerField(default=0)
+    summaries = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "day", "provider", "model"], name="summaries_usage_unique_day_model"),
+            models.CheckConstraint(
+                condition=Q(prompt_tokens__gte=0) & Q(completion_tokens__gte=0) & Q(cost_usd__gte=0),
+                name="summaries_usage_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guild_id} {self.day} {self.model}: {self.prompt_tokens + self.completion_tokens} tokens"

@@ -1,0 +1,310 @@
+"""Summary jobs: the one way every front door asks for a summary, and the job's state transitions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from guilds.models import Channel, Guild
+from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility, WindowKind
+from summaries.services.usage import budget_check
+from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from webhooks.models import ApiKey
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MESSAGE_LIMIT = 200
+# A worker that has not touched its job for this long is presumed dead; the sweeper hands the job on.
+HEARTBEAT_STALE_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    guild_id: int
+    channel_id: int
+    source: str
+    requested_by_user_id: int | None = None
+    api_key: ApiKey | None = None
+    schedule: Schedule | None = None
+    window_kind: str = WindowKind.COUNT
+    message_limit: int | None = None
+    hours: int | None = None
+    after_message_id: int | None = None
+    before_message_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    format: str | None = None
+    language: str | None = None
+    visibility: str = Visibility.PRIVATE
+    delivery_mode: str = DeliveryMode.HERE
+    idempotency_key: str | None = None
+    interaction_id: int | None = None
+    application_id: int | None = None
+    interaction_token: str = ""
+    # Front doors that already checked per-member cooldowns (or have none, like schedules) skip it.
+    enforce_cooldown: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _existing_job(request: SummaryRequest) -> SummaryJob | None:
+    if request.interaction_id is not None:
+        job = SummaryJob.objects.filter(interaction_id=request.interaction_id).first()
+        if job is not None:
+            return job
+    if request.idempotency_key:
+        return SummaryJob.objects.filter(guild_id=request.guild_id, idempotency_key=request.idempotency_key).first()
+    return None
+
+
+def _check_channel(guild: Guild, channel_id: int) -> Channel | None:
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return None
+    if channel.guild_id != guild.id:
+        # Same answer as an unknown channel: a guild's caller learns nothing about another guild.
+        raise NotFound(f"Channel {channel_id} is not in this server.")
+    if channel.deleted_at is not None:
+        raise NotFound(f"Channel {channel_id} was deleted.")
+    if not channel.enabled:
+        raise PermissionDenied(f"Summaries are turned off in #{channel.name}. A server admin can enable them.")
+    if channel.is_locked and not channel.allow_when_locked:
+        raise PermissionDenied(
+            f"#{channel.name} is private (@everyone cannot see it), so summaries are off there unless a server "
+            "admin enables them for it."
+        )
+    return channel
+
+
+def _check_window(request: SummaryRequest) -> dict[str, Any]:
+    kind = request.window_kind
+    if kind not in WindowKind.values:
+        raise InvalidInput(f"Unknown window {kind!r}; use one of: {', '.join(WindowKind.values)}.")
+    limit = request.message_limit
+    if limit is not None and not 1 <= limit <= settings.SUMMARY_MAX_WINDOW_MESSAGES:
+        raise InvalidInput(f"message_limit must be between 1 and {settings.SUMMARY_MAX_WINDOW_MESSAGES}.")
+    window: dict[str, Any] = {"window_kind": kind, "message_limit": limit}
+    if kind == WindowKind.COUNT:
+        window["message_limit"] = limit or DEFAULT_MESSAGE_LIMIT
+    elif kind == WindowKind.HOURS:
+        if request.hours is None or not 1 <= request.hours <= 168:
+            raise InvalidInput("hours must be between 1 and 168 (one week).")
+        window["hours"] = request.hours
+    elif kind == WindowKind.FROM_MESSAGE:
+        if not request.after_message_id:
+            raise InvalidInput("A 'from message' window needs the message to start from.")
+        window["after_message_id"] = request.after_message_id
+    elif kind == WindowKind.SINCE_MY_LAST_MESSAGE:
+        if request.requested_by_user_id is None:
+            raise InvalidInput("'Since my last message' needs a requesting member.")
+    elif kind == WindowKind.RANGE:
+        if request.since is None:
+            raise InvalidInput("A range window needs a start time.")
+        if request.until is not None and request.until <= request.since:
+            raise InvalidInput("The range must end after it starts.")
+        if request.until is None and request.since > timezone.now():
+            raise InvalidInput("The range starts in the future.")
+        window.update(since=request.since, until=request.until)
+    if request.before_message_id:
+        window["before_message_id"] = request.before_message_id
+    return window
+
+
+def _check_limits(guild: Guild, request: SummaryRequest) -> None:
+    now = timezone.now()
+    if request.enforce_cooldown and request.requested_by_user_id is not None and guild.member_cooldown_seconds:
+        last = (
+            SummaryJob.objects.filter(guild=guild, requested_by_user_id=request.requested_by_user_id)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last is not None:
+            wait = guild.member_cooldown_seconds - (now - last).total_seconds()
+            if wait > 0:
+                raise LimitExceeded(
+                    f"You can ask for another summary in {int(wait) + 1} s.", retry_after=wait, details={"cooldown": True}
+                )
+    running = SummaryJob.objects.filter(
+        guild=guild, status__in=[JobStatus.QUEUED, *JobStatus.running()], created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if running >= guild.max_concurrent_jobs:
+        raise LimitExceeded(
+            f"This server already has {running} summaries in progress (limit {guild.max_concurrent_jobs}). "
+            "Try again in a minute.",
+            retry_after=30,
+        )
+    budget_check(guild=guild)
+
+
+def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
+    """Create (or find, for a repeated interaction or idempotency key) the job; enqueue it after commit.
+
+    Returns (job, created). Raises a SummaryBotError explaining any refusal; a refusal writes nothing.
+    """
+    existing = _existing_job(request)
+    if existing is not None:
+        return existing, False
+
+    guild = Guild.objects.filter(pk=request.guild_id).first()
+    if guild is None:
+        raise NotFound("This server is not registered with Summary Bot.")
+    channel = _check_channel(guild, request.channel_id)
+    window = _check_window(request)
+    _check_limits(guild, request)
+
+    if request.visibility not in Visibility.values:
+        raise InvalidInput(f"visibility must be one of: {', '.join(Visibility.values)}.")
+    if request.delivery_mode not in DeliveryMode.values:
+        raise InvalidInput(f"delivery must be one of: {', '.join(DeliveryMode.values)}.")
+    if request.source not in JobSource.values:
+        raise InvalidInput(f"Unknown source {request.source!r}.")
+
+    job = SummaryJob(
+        guild=guild,
+        channel_id=request.channel_id,
+        source=request.source,
+        requested_by_user_id=request.requested_by_user_id,
+        api_key=request.api_key,
+        schedule=request.schedule,
+        format=request.format or (channel.format_override if channel else "") or guild.default_format,
+        language=request.language or (channel.language_override if channel else "") or guild.default_language,
+        visibility=request.visibility,
+        delivery_mode=request.delivery_mode,
+        idempotency_key=request.idempotency_key or None,
+        interaction_id=request.interaction_id,
+        application_id=request.application_id,
+        interaction_token=request.interaction_token,
+        **window,
+    )
+    try:
+        job.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput("The summary request is not valid.", details=exc.message_dict) from None
+
+    try:
+        with transaction.atomic():
+            job.save()
+            transaction.on_commit(lambda: enqueue_job(job_id=job.pk))
+    except IntegrityError:
+        # Two deliveries of the same interaction or key raced: the other one won, use its job.
+        existing = _existing_job(request)
+        if existing is None:
+            raise
+        return existing, False
+    logger.info("summary job created", extra={"job_id": str(job.pk), "guild_id": guild.id, "source": job.source})
+    return job, True
+
+
+def enqueue_job(*, job_id: Any) -> None:
+    from django_q.tasks import async_task
+
+    async_task("summaries.tasks.run_summary_job", str(job_id), task_name=f"summary-{job_id}", group="summaries")
+
+
+def job_retry(*, job: SummaryJob) -> SummaryJob:
+    """A new job linked to a failed one, same request; the failed job stays as the record of what happened."""
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PARTIAL):
+        raise InvalidInput(f"Only failed, partial or cancelled jobs can be retried; this one is {job.status}.")
+    retry = SummaryJob(
+        guild_id=job.guild_id,
+        channel_id=job.channel_id,
+        source=job.source,
+        requested_by_user_id=job.requested_by_user_id,
+        api_key=job.api_key,
+        schedule=job.schedule,
+        window_kind=job.window_kind,
+        message_limit=job.message_limit,
+        hours=job.hours,
+        after_message_id=job.after_message_id,
+        before_message_id=job.before_message_id,
+        since=job.since,
+        until=job.until,
+        format=job.format,
+        language=job.language,
+        visibility=job.visibility,
+        delivery_mode=job.delivery_mode,
+        application_id=job.application_id,
+        interaction_token=job.interaction_token,
+        parent=job,
+    )
+    with transaction.atomic():
+        retry.save()
+        transaction.on_commit(lambda: enqueue_job(job_id=retry.pk))
+    logger.info("summary job retried", extra={"job_id": str(retry.pk), "parent_id": str(job.pk)})
+    return retry
+
+
+def job_claim(*, job_id: Any, worker: str = "") -> SummaryJob | None:
+    """Take the job for this worker: a queued job, or a running one whose worker stopped beating.
+
+    Returns None when someone else holds it or it has finished: a redelivered task then does nothing.
+    """
+    now = timezone.now()
+    stale = now - HEARTBEAT_STALE_AFTER
+    claimable = Q(status=JobStatus.QUEUED) | (Q(status__in=JobStatus.running()) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True)))
+    job = SummaryJob.objects.filter(pk=job_id).filter(claimable).first()
+    if job is None:
+        return None
+    if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+        job_fail(job=job, code="worker_lost", message=f"The job was interrupted {job.attempts} times; giving up.")
+        return None
+    changed = SummaryJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).update(
+        status=JobStatus.FETCHING if job.status == JobStatus.QUEUED else job.status,
+        attempts=job.attempts + 1,
+        heartbeat_at=now,
+        started_at=job.started_at or now,
+    )
+    if changed != 1:
+        return None
+    job.refresh_from_db()
+    return job
+
+
+def job_progress(*, job_id: Any, status: str | None = None, progress: int | None = None, detail: str | None = None) -> None:
+    """Record progress (and that the worker is alive); never moves a finished job."""
+    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if status is not None:
+        fields["status"] = status
+    if progress is not None:
+        fields["progress"] = max(0, min(100, progress))
+    if detail is not None:
+        fields["progress_detail"] = detail[:200]
+    SummaryJob.objects.filter(pk=job_id).exclude(status__in=JobStatus.finished()).update(**fields)
+
+
+def job_finish(*, job: SummaryJob, status: str = JobStatus.DONE, detail: str = "") -> None:
+    now = timezone.now()
+    SummaryJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.finished()).update(
+        status=status, progress=100, progress_detail=detail[:200], finished_at=now, heartbeat_at=now
+    )
+    job.refresh_from_db()
+
+
+def job_fail(*, job: SummaryJob, code: str, message: str) -> None:
+    now = timezone.now()
+    SummaryJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.finished()).update(
+        status=JobStatus.FAILED, error_code=code[:64], error_message=message, finished_at=now, heartbeat_at=now
+    )
+    job.refresh_from_db()
+    logger.warning("summary job failed", extra={"job_id": str(job.pk), "error_code": code})
+
+
+def jobs_sweep_stalled() -> int:
+    """Re-enqueue running jobs whose worker died (no heartbeat); returns how many were handed on."""
+    stale = timezone.now() - HEARTBEAT_STALE_AFTER
+    stalled = list(
+        SummaryJob.objects.filter(status__in=JobStatus.running(), heartbeat_at__lt=stale).values_list("pk", flat=True)
+    )
+    for job_id in stalled:
+        enqueue_job(job_id=job_id)
+    if stalled:
+        logger.warning("re-enqueued stalled jobs", extra={"count": len(stalled)})
+    return len(stalled)

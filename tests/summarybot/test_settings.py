@@ -1,0 +1,104 @@
+"""Settings come from the environment; bad production values stop start-up naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import environ
+import pytest
+from cryptography.fernet import Fernet
+
+from summarybot.config import ConfigError, read_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_SECRET = "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ" * 2
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": GOOD_SECRET,
+    "DJANGO_ALLOWED_HOSTS": "summarybot.example.com",
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "DATABASE_URL": "postgres://summarybot:pw@db.internal:5432/summarybot",
+}
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch):
+    for name in list(os.environ):
+        if name.startswith(("DJANGO_", "FIELD_", "DATABASE_", "REDIS_", "DISCORD_", "OPENAI_", "SUMMARY_", "SHARD_", "LLM_", "Q_")):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def read(clean_env: pytest.MonkeyPatch, **values: str):
+    for name, value in values.items():
+        clean_env.setenv(name, value)
+    return read_settings(environ.Env(), base_dir=ROOT)
+
+
+def test_production_settings_are_read_and_typed(clean_env):
+    cfg = read(clean_env, **PRODUCTION, REDIS_URL="redis://127.0.0.1:6379/0", SHARD_COUNT="4", SHARD_IDS="0,1")
+    assert cfg.debug is False
+    assert cfg.allowed_hosts == ["summarybot.example.com"]
+    assert cfg.database["ENGINE"] == "django.db.backends.postgresql"
+    assert cfg.database["CONN_HEALTH_CHECKS"] is True
+    assert cfg.shard_ids == [0, 1]
+    assert cfg.redis_url.startswith("redis://")
+
+
+def test_debug_has_safe_dev_defaults_on_sqlite(clean_env):
+    cfg = read(clean_env, DJANGO_DEBUG="true")
+    assert cfg.database["ENGINE"] == "django.db.backends.sqlite3"
+    assert cfg.database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert cfg.field_encryption_keys and cfg.secret_key
+
+
+@pytest.mark.parametrize(
+    ("override", "variable"),
+    [
+        ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
+        ({"FIELD_ENCRYPTION_KEY": ""}, "FIELD_ENCRYPTION_KEY"),
+        ({"FIELD_ENCRYPTION_KEY": "not-a-fernet-key"}, "FIELD_ENCRYPTION_KEY"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"),
+        ({"DATABASE_URL": "mongodb://x/y"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://cache"}, "REDIS_URL"),
+        ({"DISCORD_API_BASE_URL": "discord.com/api"}, "DISCORD_API_BASE_URL"),
+        ({"OPENAI_BASE_URL": "ftp://x"}, "OPENAI_BASE_URL"),
+        ({"SUMMARY_PROVIDER": "claude"}, "SUMMARY_PROVIDER"),
+        ({"SUMMARY_MAP_CONCURRENCY": "0"}, "SUMMARY_MAP_CONCURRENCY"),
+        ({"SUMMARY_MAP_CONCURRENCY": "lots"}, "SUMMARY_MAP_CONCURRENCY"),
+        ({"SUMMARY_PRICES": "gpt-4o=cheap"}, "SUMMARY_PRICES"),
+        ({"SHARD_IDS": "0,5", "SHARD_COUNT": "2"}, "SHARD_IDS"),
+        ({"SHARD_COUNT": "two"}, "SHARD_COUNT"),
+    ],
+)
+def test_bad_production_values_name_the_variable(clean_env, override, variable):
+    with pytest.raises(ConfigError) as excinfo:
+        read(clean_env, **{**PRODUCTION, **override})
+    assert variable in str(excinfo.value)
+
+
+def test_bad_setting_stops_startup_with_one_clear_line():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(PRODUCTION, FIELD_ENCRYPTION_KEY="oops")
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: FIELD_ENCRYPTION_KEY")
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}")
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout

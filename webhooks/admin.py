@@ -1,0 +1,76 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from webhooks import services
+from webhooks.models import ApiKey, Delivery, WebhookDestination
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "prefix", "guild", "scopes", "is_active", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("name", "prefix", "=guild__id", "guild__name")
+    list_select_related = ("guild",)
+    # Keys are issued through the dashboard or API (shown once); the admin can only inspect and revoke.
+    readonly_fields = [f.name for f in ApiKey._meta.fields if f.name != "name"]
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(boolean=True)
+    def is_active(self, obj: ApiKey) -> bool:
+        return obj.is_active
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = sum(services.api_key_revoke(api_key=key) for key in queryset)
+        self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+
+
+@admin.register(WebhookDestination)
+class WebhookDestinationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "guild", "enabled", "consecutive_failures", "disabled_reason")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "url", "=guild__id", "guild__name")
+    autocomplete_fields = ("guild",)
+    list_select_related = ("guild",)
+    exclude = ("secret", "credentials", "headers")
+    readonly_fields = ("secret_set", "credentials_set", "headers_set", "consecutive_failures", "created_at", "updated_at")
+    actions = ("disable", "enable")
+
+    @admin.display(boolean=True, description="Secret set")
+    def secret_set(self, obj: WebhookDestination) -> bool:
+        return bool(obj.secret)
+
+    @admin.display(boolean=True, description="Credentials set")
+    def credentials_set(self, obj: WebhookDestination) -> bool:
+        return bool(obj.credentials)
+
+    @admin.display(boolean=True, description="Headers set")
+    def headers_set(self, obj: WebhookDestination) -> bool:
+        return bool(obj.headers)
+
+    @admin.action(description="Disable selected destinations")
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookDestination]) -> None:
+        reason = f"disabled by {request.user} in the admin"
+        count = sum(services.destination_disable(destination=d, reason=reason) for d in queryset)
+        self.message_user(request, f"Disabled {count} destination(s).", messages.SUCCESS)
+
+    @admin.action(description="Enable selected destinations")
+    def enable(self, request: HttpRequest, queryset: QuerySet[WebhookDestination]) -> None:
+        count = sum(services.destination_enable(destination=d) for d in queryset)
+        self.message_user(request, f"Enabled {count} destination(s).", messages.SUCCESS)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("message_id", "destination", "event", "status", "attempt_count", "response_code", "next_attempt_at", "delivered_at")
+    list_filter = ("status", "event", "destination__kind")
+    search_fields = ("message_id", "=summary__id", "destination__name")
+    list_select_related = ("destination",)
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,113 @@
+"""API keys and destinations: issuing, authenticating, revoking, disabling."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from guilds.models import Guild
+from summarybot.crypto import keyed_digest
+from summarybot.errors import InvalidInput, PermissionDenied
+from webhooks.models import ApiKey, ApiScope, WebhookDestination
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "sbk_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class AuthenticationFailed(PermissionDenied):
+    code = "authentication_failed"
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    plaintext: str  # shown once, never stored
+
+
+def api_key_issue(
+    *,
+    guild: Guild,
+    name: str,
+    scopes: list[str],
+    created_by: AbstractBaseUser | None = None,
+    created_by_discord_id: int | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    unknown = sorted(set(scopes) - set(ApiScope.values))
+    if unknown:
+        raise InvalidInput(f"Unknown scopes: {', '.join(unknown)}", details={"valid_scopes": list(ApiScope.values)})
+    if not scopes:
+        raise InvalidInput("An API key needs at least one scope.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidInput("expires_at must be in the future.")
+    if not name.strip():
+        raise InvalidInput("An API key needs a name.")
+
+    prefix = KEY_PREFIX + secrets.token_hex(4)
+    plaintext = f"{prefix}.{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(
+        guild=guild,
+        name=name.strip(),
+        prefix=prefix,
+        digest=keyed_digest(plaintext),
+        scopes=sorted(set(scopes)),
+        created_by=created_by if created_by and created_by.is_authenticated else None,
+        created_by_discord_id=created_by_discord_id,
+        expires_at=expires_at,
+    )
+    api_key.full_clean()
+    api_key.save()
+    logger.info("api key issued", extra={"guild_id": guild.id, "key_prefix": prefix})
+    return IssuedKey(api_key=api_key, plaintext=plaintext)
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey:
+    """The key for `raw_key`, or AuthenticationFailed: unknown, wrong, revoked and expired look the same."""
+    api_key = (
+        ApiKey.objects.select_related("guild").filter(digest=keyed_digest(raw_key.strip())).first() if raw_key else None
+    )
+    if api_key is None or not api_key.is_active:
+        raise AuthenticationFailed("Invalid API key.")
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        # At most one write a minute per key, and never a lost update racing another request.
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> bool:
+    """Revoke; returns False when it was already revoked."""
+    changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+    if changed:
+        logger.info("api key revoked", extra={"guild_id": api_key.guild_id, "key_prefix": api_key.prefix})
+    return bool(changed)
+
+
+def destination_disable(*, destination: WebhookDestination, reason: str) -> bool:
+    with transaction.atomic():
+        changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason[:200]
+        )
+    destination.refresh_from_db(fields=["enabled", "disabled_reason"])
+    if changed:
+        logger.info("destination disabled", extra={"destination_id": destination.pk, "reason": reason})
+    return bool(changed)
+
+
+def destination_enable(*, destination: WebhookDestination) -> bool:
+    changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=False).update(
+        enabled=True, disabled_reason="", consecutive_failures=0
+    )
+    destination.refresh_from_db(fields=["enabled", "disabled_reason", "consecutive_failures"])
+    return bool(changed)
