@@ -41,10 +41,10 @@ seed: migrate
 ## run: web (daphne) + worker (django-q2) + bot when DISCORD_TOKEN is set, on http://$(HOST):$(PORT)
 run: seed
 	@procs="web worker"; \
-	if [ -n "$$($(PY) manage.py shell -c 'from django.conf import settings; print(settings.DISCORD_TOKEN and "bot" or "")')" ]; then \
+	if [ -n "$$($(PY) manage.py shell --no-imports -c 'from django.conf import settings; print(settings.DISCORD_TOKEN and "bot" or "")')" ]; then \
 		procs="$$procs bot"; \
 	else echo "DISCORD_TOKEN is not set: starting without the Discord bot."; fi; \
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start $$procs
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile $$procs
 
 web: migrate
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) summarybot.asgi:application

@@ -79,9 +79,6 @@ TEMPLATES = [
     },
 ]
 
-# Admin and dashboard URL fields assume https when no scheme is typed (the Django 6 default).
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 # --- Database ---------------------------------------------------------------------------------
 DATABASES = {"default": _cfg.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

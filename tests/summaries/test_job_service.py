@@ -1,0 +1,176 @@
+"""summary_request: the one door every front door uses. Refusals explain themselves and write nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from summaries.models import JobStatus, SummaryJob, UsageRecord
+from summaries.services.jobs import (
+    SummaryRequest,
+    job_claim,
+    job_progress,
+    jobs_sweep_stalled,
+    summary_request,
+)
+from summarybot.errors import BudgetExceeded, InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from tests.factories import ChannelFactory, GuildFactory, SummaryJobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def request_for(channel, **kwargs) -> SummaryRequest:
+    return SummaryRequest(guild_id=channel.guild_id, channel_id=channel.id, source="slash_command", **kwargs)
+
+
+def queued_job_ids() -> list[str]:
+    return [task.args()[0] for task in OrmQ.objects.all() if task.func() == "summaries.tasks.run_summary_job"]
+
+
+def test_request_creates_a_queued_job_with_guild_defaults_and_enqueues_after_commit(django_capture_on_commit_callbacks):
+    channel = ChannelFactory(guild=GuildFactory(default_format="brief", default_language="fr"))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job, created = summary_request(request=request_for(channel, requested_by_user_id=7))
+        assert queued_job_ids() == []  # nothing reaches a worker before the row is committed
+    for callback in callbacks:
+        callback()
+    assert created and job.status == JobStatus.QUEUED
+    assert (job.format, job.language, job.message_limit) == ("brief", "fr", 200)
+    assert queued_job_ids() == [str(job.pk)]
+
+
+def test_channel_overrides_beat_guild_defaults():
+    channel = ChannelFactory(format_override="technical", language_override="de")
+    job, _ = summary_request(request=request_for(channel))
+    assert (job.format, job.language) == ("technical", "de")
+
+
+def test_same_interaction_never_creates_two_jobs():
+    channel = ChannelFactory()
+    first, created = summary_request(request=request_for(channel, interaction_id=555, requested_by_user_id=1))
+    again, created_again = summary_request(request=request_for(channel, interaction_id=555, requested_by_user_id=1))
+    assert created and not created_again and first.pk == again.pk
+    assert SummaryJob.objects.count() == 1
+
+
+def test_same_idempotency_key_returns_the_first_job():
+    channel = ChannelFactory()
+    first, _ = summary_request(
+        request=SummaryRequest(guild_id=channel.guild_id, channel_id=channel.id, source="api", idempotency_key="zap-1")
+    )
+    again, created = summary_request(
+        request=SummaryRequest(guild_id=channel.guild_id, channel_id=channel.id, source="api", idempotency_key="zap-1")
+    )
+    assert not created and again.pk == first.pk
+
+
+@pytest.mark.parametrize(
+    ("channel_kwargs", "error", "words"),
+    [
+        ({"enabled": False}, PermissionDenied, "turned off"),
+        ({"is_locked": True}, PermissionDenied, "private"),
+        ({"deleted_at": timezone.now()}, NotFound, "deleted"),
+    ],
+)
+def test_channel_refusals(channel_kwargs, error, words):
+    channel = ChannelFactory(**channel_kwargs)
+    with pytest.raises(error, match=words):
+        summary_request(request=request_for(channel))
+    assert not SummaryJob.objects.exists()
+
+
+def test_locked_channel_allowed_once_an_admin_enables_it():
+    channel = ChannelFactory(is_locked=True, allow_when_locked=True)
+    job, created = summary_request(request=request_for(channel))
+    assert created
+
+
+def test_a_channel_of_another_guild_looks_unknown():
+    channel = ChannelFactory()
+    other_guild = GuildFactory()
+    with pytest.raises(NotFound, match="not in this server"):
+        summary_request(request=SummaryRequest(guild_id=other_guild.id, channel_id=channel.id, source="api"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"window_kind": "hours", "hours": 0}, "between 1 and 168"),
+        ({"window_kind": "hours", "hours": 169}, "between 1 and 168"),
+        ({"window_kind": "count", "message_limit": 0}, "between 1 and"),
+        ({"window_kind": "from_message"}, "message to start from"),
+        ({"window_kind": "since_my_last_message"}, "requesting member"),
+        ({"window_kind": "range"}, "start time"),
+        ({"window_kind": "fortnight"}, "Unknown window"),
+        ({"visibility": "secret"}, "visibility"),
+        ({"delivery_mode": "pigeon"}, "delivery"),
+    ],
+)
+def test_bad_windows_are_refused_with_a_reason(kwargs, words):
+    channel = ChannelFactory()
+    with pytest.raises(InvalidInput, match=words):
+        summary_request(request=request_for(channel, **kwargs))
+    assert not SummaryJob.objects.exists()
+
+
+def test_member_cooldown_then_guild_concurrency():
+    channel = ChannelFactory(guild=GuildFactory(member_cooldown_seconds=60, max_concurrent_jobs=2))
+    summary_request(request=request_for(channel, requested_by_user_id=1))
+    with pytest.raises(LimitExceeded, match="another summary in") as excinfo:
+        summary_request(request=request_for(channel, requested_by_user_id=1))
+    assert 0 < excinfo.value.retry_after <= 60
+    summary_request(request=request_for(channel, requested_by_user_id=2))
+    with pytest.raises(LimitExceeded, match="already has 2 summaries in progress"):
+        summary_request(request=request_for(channel, requested_by_user_id=3))
+
+
+def test_monthly_budget_refusal_says_what_was_used_and_when_it_resets():
+    guild = GuildFactory(monthly_token_budget=1000)
+    UsageRecord.objects.create(
+        guild=guild, day=timezone.localdate(), provider="openai", model="gpt-4o-mini",
+        prompt_tokens=900, completion_tokens=150, cost_usd=Decimal("0.01"),
+    )
+    with pytest.raises(BudgetExceeded, match="1,000 tokens is used up") as excinfo:
+        summary_request(request=request_for(ChannelFactory(guild=guild)))
+    assert "resets on" in excinfo.value.message
+
+
+def test_unknown_guild():
+    with pytest.raises(NotFound):
+        summary_request(request=SummaryRequest(guild_id=1, channel_id=2, source="api"))
+
+
+def test_claim_is_exclusive_and_a_finished_job_is_never_rerun():
+    job = SummaryJobFactory()
+    claimed = job_claim(job_id=job.pk)
+    assert claimed is not None and claimed.status == JobStatus.FETCHING and claimed.attempts == 1
+    assert job_claim(job_id=job.pk) is None  # a live worker holds it
+    SummaryJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
+    assert job_claim(job_id=job.pk) is None
+
+
+def test_a_job_whose_worker_died_is_handed_on_and_given_up_after_max_attempts(settings):
+    settings.JOB_MAX_ATTEMPTS = 2
+    job = SummaryJobFactory()
+    job_claim(job_id=job.pk)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    assert jobs_sweep_stalled() == 1
+    assert queued_job_ids() == [str(job.pk)]
+    second = job_claim(job_id=job.pk)
+    assert second is not None and second.attempts == 2
+    SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    assert job_claim(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "worker_lost"
+
+
+def test_progress_never_moves_a_finished_job():
+    job = SummaryJobFactory(status=JobStatus.DONE, progress=100)
+    job_progress(job_id=job.pk, status=JobStatus.SUMMARIZING, progress=40)
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (JobStatus.DONE, 100)
