@@ -1,4 +1,34 @@
 """Pure summarization: a list of messages in, a cited summary out.
 
 Knows no Django request, no discord.py object and no model save, so it can be tested and benchmarked alone.
+
+    result = await summarize(messages, SummaryOptions(format="structured"), provider=provider_or_None)
+    render_markdown(result); render_discord(result).pages; result.to_dict()
 """
+
+from .cache import ChunkCache, InMemoryChunkCache
+from .estimate import Estimate, estimate
+from .formats import FORMATS
+from .options import SummaryOptions
+from .pipeline import summarize
+from .prompts import PROMPT_VERSION
+from .types import Attachment, Author, CallUsage, ChatMessage, EmbedInfo, SummaryItem, SummaryResult, Usage
+
+__all__ = [
+    "FORMATS",
+    "PROMPT_VERSION",
+    "Attachment",
+    "Author",
+    "CallUsage",
+    "ChatMessage",
+    "ChunkCache",
+    "EmbedInfo",
+    "Estimate",
+    "InMemoryChunkCache",
+    "SummaryItem",
+    "SummaryOptions",
+    "SummaryResult",
+    "Usage",
+    "estimate",
+    "summarize",
+]

@@ -1,0 +1,67 @@
+"""The one place where the model's short references and real Discord message ids meet.
+
+A reference is the message's position in the prepared conversation, written in decimal: under o200k and
+cl100k every number below 1000 is a single token (base-36 would split "1k" into a digit and a letter
+token), and positions stay the same in every chunk and every reduce level, so a reduce can cite the
+original messages directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .normalize import PreparedMessage
+
+
+def ref_for(index: int) -> str:
+    return str(index)
+
+
+def parse_ref(value: object) -> int | None:
+    """A reference as the model wrote it (42, "42", "#42", "^42") to a position, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str):
+        text = value.strip().lstrip("#^").strip()
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def verify_refs(raw_refs: Iterable[object], allowed: set[int] | range) -> list[int]:
+    """Keep the references that were in the model's input, in first-cited order, without repeats."""
+    seen: set[int] = set()
+    kept: list[int] = []
+    for raw in raw_refs:
+        ref = parse_ref(raw)
+        if ref is not None and ref in allowed and ref not in seen:
+            seen.add(ref)
+            kept.append(ref)
+    return kept
+
+
+class CitationMap:
+    """Positions to Discord ids (and back) for one prepared conversation."""
+
+    __slots__ = ("_messages", "_position_of")
+
+    def __init__(self, messages: Sequence[PreparedMessage]) -> None:
+        self._messages = messages
+        self._position_of: dict[int, int] | None = None
+
+    def message_ids(self, positions: Iterable[int]) -> list[int]:
+        return [self._messages[p].message_id for p in positions]
+
+    def channel_ids(self, positions: Iterable[int]) -> dict[int, int]:
+        return {self._messages[p].message_id: self._messages[p].channel_id for p in positions}
+
+    def positions(self, message_ids: Iterable[int]) -> list[int] | None:
+        """Back from ids (as stored in the chunk cache) to positions; None if one is not here."""
+        if self._position_of is None:
+            self._position_of = {m.message_id: m.index for m in self._messages}
+        found = [self._position_of.get(i) for i in message_ids]
+        if any(p is None for p in found):
+            return None
+        return [p for p in found if p is not None]

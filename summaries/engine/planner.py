@@ -1,0 +1,139 @@
+"""Planning: how many calls, over which messages, within the model's input budget.
+
+Chunks are cut at message boundaries only, and preferably at the longest silence near the end of a full
+chunk, so a chunk tends to hold whole conversations rather than the two halves of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from summarybot.errors import InvalidInput
+
+from .normalize import PreparedMessage
+from .transcript import line_costs
+
+__all__ = ["Budget", "Chunk", "group_for_reduce", "line_costs", "plan_chunks", "split_chunk"]
+
+# A boundary is looked for in the last part of a chunk only: cutting at 10% full would waste calls.
+MIN_FILL = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    start: int  # position of the first message
+    end: int  # one past the last
+    tokens: int  # upper bound of the chunk's transcript tokens, legend included
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Tokens one call may spend on its input (the transcript or the partial summaries)."""
+
+    context_tokens: int
+    overhead_tokens: int  # system prompt, schema, chat framing, header
+    output_tokens: int
+    max_chunk_tokens: int
+
+    @property
+    def input_tokens(self) -> int:
+        return min(self.context_tokens - self.overhead_tokens - self.output_tokens, self.max_chunk_tokens)
+
+    def check(self) -> None:
+        # A reduce must fit at least two partial summaries, or the tree would never shrink.
+        if self.input_tokens < 2 * self.output_tokens + 64:
+            raise InvalidInput(
+                f"The model's context ({self.context_tokens} tokens) is too small for summaries of "
+                f"{self.output_tokens} tokens: raise the context size or lower the output reserve."
+            )
+
+
+def plan_chunks(
+    messages: Sequence[PreparedMessage],
+    costs: Sequence[int],
+    legend_costs: dict[int, int],
+    budget: int,
+    *,
+    gap_seconds: float,
+) -> list[Chunk]:
+    """Consecutive chunks covering every message, each within `budget` tokens.
+
+    `costs[i]` bounds message i's line, `legend_costs[author_id]` the author's legend entry, paid once per
+    chunk the author appears in. A message heavier than the budget on its own cannot happen: preparation
+    truncates messages to half the budget.
+    """
+    chunks: list[Chunk] = []
+    n = len(messages)
+    start = 0
+    while start < n:
+        used = 0
+        authors: set[int] = set()
+        best_cut = -1
+        best_gap = -1.0
+        best_used = 0
+        position = start
+        cut = n
+        while position < n:
+            message = messages[position]
+            cost = costs[position]
+            if message.author_id not in authors:
+                cost += legend_costs.get(message.author_id, 0)
+            if used + cost > budget and position > start:
+                if best_cut > start and best_gap >= gap_seconds:
+                    cut, used = best_cut, best_used
+                else:
+                    cut = position
+                break
+            if position > start and used >= MIN_FILL * budget:
+                gap = (message.created_at - messages[position - 1].created_at).total_seconds()
+                if gap >= best_gap:
+                    best_cut, best_gap, best_used = position, gap, used
+            used += cost
+            authors.add(message.author_id)
+            position += 1
+        chunks.append(Chunk(start=start, end=cut, tokens=used))
+        start = cut
+    return chunks
+
+
+def split_chunk(chunk: Chunk, messages: Sequence[PreparedMessage], costs: Sequence[int]) -> tuple[Chunk, Chunk]:
+    """Two halves at the longest silence in the middle half, for a chunk the model refused as too long."""
+    if chunk.size < 2:
+        raise ValueError("a single message cannot be split")
+    low = max(chunk.start + 1, chunk.start + chunk.size // 4)
+    high = max(low, min(chunk.end - 1, chunk.end - chunk.size // 4))
+    middle = (chunk.start + chunk.end) / 2
+
+    def preference(i: int) -> tuple[float, float]:
+        return ((messages[i].created_at - messages[i - 1].created_at).total_seconds(), -abs(i - middle))
+
+    cut = max(range(low, high + 1), key=preference)
+    first = sum(costs[chunk.start : cut])
+    second = sum(costs[cut : chunk.end])
+    legend = max(0, chunk.tokens - first - second)  # each half's legend is at most the whole one's
+    return Chunk(chunk.start, cut, first + legend), Chunk(cut, chunk.end, second + legend)
+
+
+def group_for_reduce(sizes: Sequence[int], budget: int) -> list[range]:
+    """Consecutive groups of partial summaries, each within the budget and of at least two when possible."""
+    groups: list[range] = []
+    start = 0
+    used = 0
+    for index, size in enumerate(sizes):
+        if used + size > budget and index - start >= 2:
+            groups.append(range(start, index))
+            start, used = index, 0
+        used += size
+    groups.append(range(start, len(sizes)))
+    if len(groups) > 1 and len(groups[-1]) == 1:
+        # A lone trailing summary would cost a call for nothing: give it to the previous group if it fits,
+        # otherwise carry it up a level as is (a group of one is passed through, not re-summarized).
+        last, previous = groups[-1], groups[-2]
+        if sum(sizes[i] for i in previous) + sizes[last.start] <= budget:
+            groups[-2:] = [range(previous.start, last.stop)]
+    return groups

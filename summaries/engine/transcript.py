@@ -1,0 +1,119 @@
+"""The compact chat-log format the model reads.
+
+    Chat log from 2024-05-01 12:00 UTC. People: a=Alice, b=Bob Smith
+    0 a: we should move the db
+    1 b ^0: agreed, after the release
+    2 a +95m: done
+
+Each line: reference, author alias, the time since the previous line only when the silence is notable,
+`^ref` for a reply, then the text. Against `Alice (2024-05-01T12:00:00+00:00): ...` this drops the
+timestamp (about 15 tokens) and repeats a one-token alias instead of the name.
+
+Costs are counted per message once (`message.tokens`, the text alone) and bounded here per line, so the
+planner can size chunks without rendering them.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from .citations import ref_for
+from .normalize import PreparedMessage
+from .tokens import TokenCounter
+
+LEGEND_SEPARATOR = ", "
+# Upper bounds in tokens: alias (<=2), ": " and the newline, plus one for the text's first token merging.
+# A ref costs one token per three digits (both encodings group digits by three).
+_LINE_BASE_COST = 5
+_GAP_COST = 4  # " +95m"
+_REPLY_BASE_COST = 1  # " ^"
+
+
+def alias_for(position: int) -> str:
+    """a, b, ... z, aa, ab, ...: single lowercase letters are one token each."""
+    letters = string.ascii_lowercase
+    alias = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        alias = letters[rest] + alias
+    return alias
+
+
+def format_gap(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"+{minutes}m"
+    if minutes < 48 * 60:
+        return f"+{minutes // 60}h"
+    return f"+{minutes // 1440}d"
+
+
+def line_costs(messages: Sequence[PreparedMessage], gap_seconds: float) -> list[int]:
+    """An upper bound of the tokens `render_chunk` spends on each message's line, whatever chunk it lands
+    in (the gap marker is counted whenever the silence before it is notable, even at a chunk's start).
+
+    Inline arithmetic rather than a call per message: this runs once per message of every request.
+    """
+    gap = timedelta(seconds=gap_seconds)
+    costs: list[int] = []
+    append = costs.append
+    previous_time: datetime | None = None
+    for message in messages:
+        index = message.index
+        cost = message.tokens + _LINE_BASE_COST + (1 if index < 1000 else 2 if index < 1_000_000 else 3)
+        created_at = message.created_at
+        if previous_time is not None and created_at - previous_time >= gap:
+            cost += _GAP_COST
+        reply = message.reply_to_index
+        if reply is not None:
+            cost += _REPLY_BASE_COST + (1 if reply < 1000 else 2 if reply < 1_000_000 else 3)
+        previous_time = created_at
+        append(cost)
+    return costs
+
+
+def legend_entry(alias: str, name: str) -> str:
+    return f"{alias}={name}"
+
+
+def legend_entry_cost(name: str, counter: TokenCounter) -> int:
+    return counter.count(legend_entry("zz", name)) + 1  # + the separator
+
+
+def header(start: datetime) -> str:
+    return f"Chat log from {start.strftime('%Y-%m-%d %H:%M UTC')}. People: "
+
+
+def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str:
+    """The transcript of consecutive messages, with its own alias legend."""
+    if not messages:
+        return ""
+    aliases: dict[int, str] = {}
+    names: list[str] = []
+    lines: list[str] = []
+    previous: PreparedMessage | None = None
+    for message in messages:
+        alias = aliases.get(message.author_id)
+        if alias is None:
+            alias = aliases[message.author_id] = alias_for(len(aliases))
+            names.append(legend_entry(alias, message.author_name))
+        parts = [ref_for(message.index), " ", alias]
+        if previous is not None:
+            gap = (message.created_at - previous.created_at).total_seconds()
+            if gap >= gap_seconds:
+                parts.append(" " + format_gap(gap))
+        if message.reply_to_index is not None:
+            parts.append(" ^" + ref_for(message.reply_to_index))
+        parts.append(": ")
+        parts.append(message.text)
+        lines.append("".join(parts))
+        previous = message
+    return header(messages[0].created_at) + LEGEND_SEPARATOR.join(names) + "\n" + "\n".join(lines)
+
+
+def render_plain(messages: Sequence[PreparedMessage]) -> str:
+    """The naive `author (ISO timestamp): text` format, the benchmark's point of comparison."""
+    return "\n".join(f"{m.author_name} ({m.created_at.isoformat()}): {m.text}" for m in messages)
