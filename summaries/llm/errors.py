@@ -46,3 +46,9 @@ class LLMBadOutput(LLMError):
     """The reply was not the JSON we asked for, even after a repair attempt."""
 
     code = "bad_output"
+
+
+class LLMModelNotFound(LLMInvalidRequest):
+    """The endpoint does not serve this model (404 model_not_found): the next fallback model may."""
+
+    code = "model_not_found"

@@ -1,0 +1,98 @@
+"""Which provider serves a summary, and what its model costs and holds.
+
+`build_provider` returns None for "use the offline engine": SUMMARY_PROVIDER=local, or auto with no key.
+A guild that brings its own endpoint passes base_url/api_key/model; our OPENAI_API_KEY is never sent to
+an endpoint other than OPENAI_BASE_URL.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from summaries.llm.base import ChatProvider
+from summaries.llm.errors import LLMAuthError
+from summaries.llm.openai_provider import OpenAIProvider
+
+# Context windows (tokens) of known models, matched by longest prefix so dated snapshots
+# ("gpt-4o-mini-2024-07-18") inherit their family's size.
+MODEL_CONTEXT_TOKENS: dict[str, int] = {
+    "gpt-4.1": 1_047_576,
+    "gpt-4.1-mini": 1_047_576,
+    "gpt-4.1-nano": 1_047_576,
+    "gpt-4o": 128_000,
+    "gpt-4o-mini": 128_000,
+    "gpt-4-turbo": 128_000,
+    "gpt-4": 8_192,
+    "gpt-3.5-turbo": 16_385,
+    "gpt-5": 400_000,
+    "o1": 200_000,
+    "o1-mini": 128_000,
+    "o3": 200_000,
+    "o3-mini": 200_000,
+    "o4-mini": 200_000,
+}
+# Unknown models behind compatible endpoints (vLLM, Ollama, LM Studio...) often run with small windows.
+UNKNOWN_MODEL_CONTEXT_TOKENS = 16_384
+# A key that never leaves our machine: compatible local servers often need no key, the SDK needs one.
+NO_KEY = "sk-no-key-configured"
+
+
+def _longest_prefix(model: str, table: dict[str, object]) -> str | None:
+    matches = [name for name in table if model == name or model.startswith(name + "-")]
+    return max(matches, key=len) if matches else None
+
+
+def context_tokens_for(model: str) -> int:
+    """SUMMARY_CONTEXT_TOKENS when set, else the model's known window, else 16k."""
+    if settings.SUMMARY_CONTEXT_TOKENS:
+        return int(settings.SUMMARY_CONTEXT_TOKENS)
+    name = _longest_prefix(model, MODEL_CONTEXT_TOKENS)  # type: ignore[arg-type]
+    return MODEL_CONTEXT_TOKENS[name] if name else UNKNOWN_MODEL_CONTEXT_TOKENS
+
+
+def price_for(model: str) -> tuple[float, float]:
+    """USD per million (input, output) tokens from SUMMARY_PRICES; (0, 0) for a model with no price."""
+    prices: dict[str, tuple[float, float]] = settings.SUMMARY_PRICES
+    name = _longest_prefix(model, prices)  # type: ignore[arg-type]
+    if name is None:
+        return (0.0, 0.0)
+    price_in, price_out = prices[name]
+    return (float(price_in), float(price_out))
+
+
+def build_provider(
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    model: str | None = None,
+) -> ChatProvider | None:
+    kind = (provider or settings.SUMMARY_PROVIDER).lower()
+    if kind == "local":
+        return None
+    own_endpoint = base_url is None or base_url.rstrip("/") == settings.OPENAI_BASE_URL.rstrip("/")
+    if own_endpoint:
+        key = api_key or settings.OPENAI_API_KEY
+        endpoint = settings.OPENAI_BASE_URL
+    else:
+        key = api_key or NO_KEY
+        endpoint = base_url  # type: ignore[assignment]
+    if not api_key and own_endpoint and not settings.OPENAI_API_KEY:
+        if kind == "auto":
+            return None
+        raise LLMAuthError("SUMMARY_PROVIDER is openai but OPENAI_API_KEY is not set")
+    chosen = model or settings.SUMMARY_MODEL
+    # A guild's own endpoint will not serve our fallback models.
+    fallbacks = list(settings.SUMMARY_FALLBACK_MODELS) if own_endpoint else []
+    # Plan for the smallest window in the chain, so a fallback never receives a prompt it cannot hold.
+    context = min(context_tokens_for(m) for m in [chosen, *fallbacks])
+    return OpenAIProvider(
+        model=chosen,
+        api_key=key,
+        base_url=endpoint,
+        timeout=settings.OPENAI_TIMEOUT_SECONDS,
+        context_tokens=context,
+        fallback_models=fallbacks,
+        rpm_limit=settings.LLM_RPM_LIMIT,
+        tpm_limit=settings.LLM_TPM_LIMIT,
+    )

@@ -1,0 +1,228 @@
+"""The real engine through the real OpenAI provider against the fake: map-reduce on a long conversation."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from summaries.engine import Author, ChatMessage, SummaryOptions, summarize
+from tests.fakes import openai_server as fake
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORDS = [
+    "deploy",
+    "database",
+    "release",
+    "friday",
+    "rollback",
+    "cache",
+    "latency",
+    "index",
+    "migration",
+    "review",
+    "ticket",
+    "bug",
+    "fix",
+    "staging",
+    "customer",
+    "outage",
+    "alert",
+    "dashboard",
+    "metrics",
+    "owner",
+    "deadline",
+    "question",
+    "answer",
+    "plan",
+]
+
+
+def conversation(count: int, *, seed: int = 7) -> list[ChatMessage]:
+    rnd = random.Random(seed)
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    authors = [Author(id=1000 + i, name=f"member{i}") for i in range(8)]
+    return [
+        ChatMessage(
+            id=1_300_000_000_000_000_000 + i,
+            channel_id=42,
+            guild_id=7,
+            author=authors[rnd.randrange(len(authors))],
+            created_at=start + timedelta(seconds=40 * i),
+            content=" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(4, 30))),
+        )
+        for i in range(count)
+    ]
+
+
+def reached_refs(server: fake.FakeOpenAI) -> set[int]:
+    """Transcript refs that were sent to the model in any request."""
+    refs: set[int] = set()
+    for recorded in server.chat_requests:
+        for message in recorded.messages:
+            if message["role"] == "user":
+                refs.update(int(r) for r in fake.DEFAULT_REF_PATTERN.findall(message["content"]))
+    return refs
+
+
+OPTIONS = SummaryOptions(format="structured", language="en", max_output_tokens=400, map_concurrency=4)
+
+
+async def test_long_input_is_mapped_and_reduced_within_the_servers_context(fake_openai, make_provider):
+    fake_openai.max_context_tokens = 6_000
+    messages = conversation(1_500)
+    provider = make_provider(context_tokens=6_000)
+
+    result = await summarize(messages, OPTIONS, provider=provider)
+
+    requests = fake_openai.chat_requests
+    assert result.chunk_count > 1 and result.reduce_levels >= 1
+    assert result.usage.llm_calls == len(requests)
+    assert all(r.status == 200 for r in requests)  # nothing was over the context limit
+    assert max(r.prompt_tokens + r.body["max_tokens"] for r in requests) <= 6_000
+    assert fake_openai.peak_concurrency <= OPTIONS.map_concurrency
+    # Every message was read by some call, and the summary cites only real messages.
+    assert reached_refs(fake_openai) == set(range(len(messages)))
+    ids = {m.id for m in messages}
+    cited = {i for item in result.items for i in item.message_ids}
+    assert cited and cited <= ids
+    assert result.usage.prompt_tokens == sum(r.prompt_tokens for r in requests)
+
+
+async def test_invented_citation_ids_are_dropped(fake_openai, make_provider):
+    messages = conversation(600)
+    fake_openai.enqueue(*[fake.invented_citations() for _ in range(50)])
+    provider = make_provider(context_tokens=5_000)
+
+    result = await summarize(messages, OPTIONS, provider=provider)
+
+    assert fake_openai.pending() < 50  # the fake did invent citations in the calls made
+    ids = {m.id for m in messages}
+    cited = [i for item in result.items for i in item.message_ids]
+    assert cited and set(cited) <= ids
+
+
+async def test_context_length_exceeded_from_the_server_makes_the_engine_replan(fake_openai, make_provider):
+    # The provider claims a bigger window than the server really has: the server refuses the first
+    # chunks and the engine splits them until they fit.
+    fake_openai.max_context_tokens = 4_000
+    messages = conversation(1_200)
+    provider = make_provider(context_tokens=7_000)
+
+    result = await summarize(messages, OPTIONS, provider=provider)
+
+    statuses = [r.status for r in fake_openai.chat_requests]
+    assert 400 in statuses
+    accepted = [r for r in fake_openai.chat_requests if r.status == 200]
+    assert max(r.prompt_tokens + r.body["max_tokens"] for r in accepted) <= 4_000
+    assert result.chunk_count > 1
+    assert reached_refs(fake_openai) == set(range(len(messages)))
+
+
+async def test_malformed_json_from_the_server_gets_one_repair_round_trip(fake_openai, make_provider):
+    fake_openai.enqueue(fake.content("Sure! Here is the summary: {not json"))
+    provider = make_provider()
+
+    result = await summarize(conversation(40), OPTIONS, provider=provider)
+
+    _first, repair = fake_openai.chat_requests
+    assert repair.messages[-2] == {"role": "assistant", "content": "Sure! Here is the summary: {not json"}
+    assert result.items
+
+
+def dce_export(count: int) -> dict[str, object]:
+    """A DiscordChatExporter export of `count` messages, in the shape the command reads."""
+    messages = []
+    for message in conversation(count):
+        messages.append(
+            {
+                "id": str(message.id),
+                "type": "Default",
+                "timestamp": message.created_at.isoformat(),
+                "timestampEdited": None,
+                "isPinned": False,
+                "content": message.content,
+                "author": {
+                    "id": str(message.author.id),
+                    "name": message.author.name,
+                    "discriminator": "0000",
+                    "nickname": message.author.name.title(),
+                    "isBot": False,
+                    "roles": [],
+                },
+                "attachments": [],
+                "embeds": [],
+                "stickers": [],
+                "reactions": [],
+                "mentions": [],
+            }
+        )
+    return {
+        "guild": {"id": "7", "name": "Guild"},
+        "channel": {"id": "42", "type": "GuildTextChat", "name": "general", "topic": None},
+        "messages": messages,
+        "messageCount": len(messages),
+    }
+
+
+def test_summarize_command_with_the_openai_provider_map_reduces_against_the_fake(
+    openai_settings, fake_openai, empty_cache, tmp_path
+):
+    openai_settings.SUMMARY_CONTEXT_TOKENS = 12_000
+    fake_openai.max_context_tokens = 12_000
+    export = dce_export(1_500)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export))
+    out = io.StringIO()
+
+    call_command("summarize", str(path), "--provider", "openai", "--output", "json", stdout=out)
+
+    data = json.loads(out.getvalue())
+    requests = fake_openai.chat_requests
+    assert data["model"] == "gpt-4o-mini"
+    assert data["usage"]["llm_calls"] == len(requests) > 2  # map calls and at least one reduce
+    assert all(r.status == 200 and r.authorization == "Bearer sk-test-fake" for r in requests)
+    exported = {int(m["id"]) for m in export["messages"]}
+    cited = {int(i) for item in data["items"] for i in item["message_ids"]}
+    assert cited and cited <= exported
+
+
+@pytest.mark.slow
+def test_summarize_command_in_its_own_process_reaches_the_fake_through_the_environment(fake_openai, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "OPENAI_API_KEY": "sk-from-env",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "SUMMARY_PROVIDER": "openai",
+        "SUMMARY_MODEL": "gpt-4o-mini",
+    }
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "createcachetable"], cwd=root, env=env, check=True, capture_output=True, timeout=60)
+
+    completed = subprocess.run(
+        [*manage, "summarize", str(root / "tests/fixtures/dce/backend.json"), "--output", "json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["usage"]["llm_calls"] == 1
+    (request,) = fake_openai.chat_requests
+    assert request.authorization == "Bearer sk-from-env"
+    assert request.response_format["type"] == "json_schema"
