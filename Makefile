@@ -65,4 +65,4 @@ check: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3* test-db.sqlite3*
+	rm -rf $(VENV) staticfiles db.sqlite3* test-db*.sqlite3*

@@ -7,6 +7,7 @@ variable in the error, so a bad deployment fails with one line that says what to
 from __future__ import annotations
 
 import base64
+import os
 import binascii
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,9 @@ def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        db["TEST"] = {"NAME": str(base_dir / "test-db.sqlite3")}
+        # A file (not :memory:) so worker subprocesses in tests can share it; one per test process so two
+        # suites running side by side never flush each other's tables.
+        db["TEST"] = {"NAME": str(base_dir / f"test-db-{os.getpid()}.sqlite3")}
     else:
         # Long-running bot and worker processes keep connections, checked before reuse.
         db["CONN_MAX_AGE"] = _positive_int(env, "DATABASE_CONN_MAX_AGE", 60, minimum=0)

@@ -219,6 +219,9 @@ LOGGING = {
     "loggers": {
         "django": {"level": "INFO"},
         "discord": {"level": "INFO"},
+        # At DEBUG these log request bodies and webhook URLs, which carry interaction tokens.
+        "discord.http": {"level": "INFO"},
+        "discord.webhook": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
     },

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from guilds.models import Guild
-from guilds.services import demo_guild_seed
+from summaries.services.demo import demo_seed
 
 
 class Command(BaseCommand):
@@ -16,5 +16,5 @@ class Command(BaseCommand):
         if Guild.objects.exists():
             self.stdout.write("Guilds exist already; nothing seeded.")
             return
-        guild = demo_guild_seed()
+        guild = demo_seed()
         self.stdout.write(self.style.SUCCESS(f"Seeded demo guild {guild.name!r} ({guild.id})."))

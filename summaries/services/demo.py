@@ -1,0 +1,37 @@
+"""The demo a first `make run` shows: a guild, a channel, and a real summary of a sample conversation,
+made by the offline engine (no network, no keys)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from django.db import transaction
+
+from guilds.models import Guild
+from guilds.services import demo_guild_seed
+from summaries.engine.dce import load_dce_file
+from summaries.engine.pipeline import summarize
+from summaries.models import Summary
+from summaries.selectors import summary_options
+from summaries.services.store import summary_store
+
+DEMO_CONVERSATION = Path(__file__).resolve().parents[2] / "guilds" / "demo" / "conversation.json"
+
+
+def demo_seed() -> Guild:
+    export = load_dce_file(DEMO_CONVERSATION)
+    with transaction.atomic():
+        guild = demo_guild_seed()
+        if Summary.objects.filter(guild=guild, channel_id=export.channel_id).exists():
+            return guild
+        options = summary_options(
+            guild=guild, channel_id=export.channel_id, format=guild.default_format, language="auto",
+            model="local-extractive", context_tokens=None,
+        )
+        result = asyncio.run(summarize(export.messages, options, provider=None))
+        summary_store(
+            guild_id=guild.id, channel_id=export.channel_id, result=result, messages=export.messages,
+            title=f"Summary of #{export.channel_name}",
+        )
+    return guild

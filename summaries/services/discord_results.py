@@ -1,0 +1,124 @@
+"""Showing a job's progress and result in Discord, where it was asked for.
+
+While the interaction token is valid (15 minutes) the deferred response is edited in place: private
+summaries stay ephemeral. After that, a public summary goes to the channel and a private one by DM.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from botrunner.discord_errors import DiscordError, DiscordInteractionExpired
+from botrunner.discord_rest import DiscordRest
+from summaries.engine.render.discord import DiscordRendering, render_discord
+from summaries.models import DeliveryMode, Summary, SummaryJob, Visibility
+from summaries.selectors import summary_result
+from summarybot.errors import ExternalServiceError
+
+logger = logging.getLogger(__name__)
+
+# Discord keeps interaction tokens 15 minutes; leave a margin for the request in flight.
+INTERACTION_TOKEN_LIFETIME = timedelta(minutes=14, seconds=30)
+PAGE_BUTTON_PREFIX = "sumpage"
+
+
+def interaction_usable(job: SummaryJob) -> bool:
+    return bool(job.interaction_token and job.application_id) and timezone.now() - job.created_at < INTERACTION_TOKEN_LIFETIME
+
+
+def page_buttons(summary_id: int, page: int, pages: int) -> list[dict[str, object]]:
+    """An action row of ◀ ▶ buttons; the bot's paginator answers them from the stored summary."""
+    if pages <= 1:
+        return []
+    return [
+        {
+            "type": 1,
+            "components": [
+                {"type": 2, "style": 2, "label": "◀", "custom_id": f"{PAGE_BUTTON_PREFIX}:{summary_id}:{page - 1}",
+                 "disabled": page <= 0},
+                {"type": 2, "style": 2, "label": f"{page + 1}/{pages}", "custom_id": f"{PAGE_BUTTON_PREFIX}:{summary_id}:noop",
+                 "disabled": True},
+                {"type": 2, "style": 2, "label": "▶", "custom_id": f"{PAGE_BUTTON_PREFIX}:{summary_id}:{page + 1}",
+                 "disabled": page >= pages - 1},
+            ],
+        }
+    ]
+
+
+def summary_title(summary: Summary, channel_name: str | None = None) -> str:
+    return f"Summary of #{channel_name}" if channel_name else "Summary"
+
+
+def render_for_discord(summary: Summary, *, title: str) -> DiscordRendering:
+    return render_discord(summary_result(summary=summary), title=title)
+
+
+async def deliver(*, job: SummaryJob, summary: Summary) -> None:
+    """Post the result once; records where it went so a rerun of the job does not post it again."""
+    async with DiscordRest() as rest:
+        channel = await rest.channel_info(job.channel_id)
+        title = summary_title(summary, channel.name)
+        rendering = await sync_to_async(render_for_discord)(summary, title=title)
+        first = rendering.pages[0]
+        buttons = page_buttons(summary.pk, 0, len(rendering.pages))
+        file = (rendering.attachment.filename, rendering.attachment.content.encode()) if rendering.attachment else None
+        requester = job.requested_by_user_id
+        message_id: int | None = None
+        pointer: str | None = None
+
+        if job.delivery_mode == DeliveryMode.THREAD:
+            thread_id = await rest.create_thread(job.channel_id, name=title[:100])
+            message_id = await rest.send_message(thread_id, embeds=first, file=file, view_components=buttons)
+            pointer = f"The summary is in <#{thread_id}>."
+        elif job.delivery_mode == DeliveryMode.DM or (job.visibility == Visibility.PRIVATE and not interaction_usable(job)):
+            if requester is None:
+                raise ExternalServiceError("A private summary needs a member to send it to.", permanent=True)
+            message_id = await rest.send_dm(requester, embeds=first, file=file, view_components=buttons)
+            pointer = "I sent you the summary by direct message."
+        elif interaction_usable(job):
+            try:
+                await rest.edit_original_response(
+                    job.application_id, job.interaction_token, content="", embeds=first, file=file,
+                    view_components=buttons,
+                )
+                message_id = 0
+            except DiscordInteractionExpired:
+                message_id = None
+        if message_id is None:
+            target = job.schedule.post_to_channel_id if job.schedule and job.schedule.post_to_channel_id else job.channel_id
+            message_id = await rest.send_message(target, embeds=first, file=file, view_components=buttons)
+        if pointer and interaction_usable(job):
+            try:
+                await rest.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
+            except DiscordError as exc:
+                logger.info("could not point to the result", extra={"job_id": str(job.pk), "error_code": exc.code})
+    await sync_to_async(_mark_delivered)(job, message_id or None)
+
+
+def _mark_delivered(job: SummaryJob, message_id: int | None) -> None:
+    now = timezone.now()
+    SummaryJob.objects.filter(pk=job.pk).update(delivered_at=now, discord_message_id=message_id)
+    job.delivered_at, job.discord_message_id = now, message_id
+
+
+async def show_progress(*, job: SummaryJob, rest: DiscordRest, detail: str, percent: int) -> None:
+    if not interaction_usable(job):
+        return
+    filled = max(0, min(10, percent // 10))
+    bar = "▰" * filled + "▱" * (10 - filled)
+    try:
+        await rest.edit_original_response(job.application_id, job.interaction_token, content=f"{bar} {detail}")
+    except DiscordError as exc:
+        # Progress is best effort; the result delivery has its own fallbacks.
+        logger.info("progress edit failed", extra={"job_id": str(job.pk), "error_code": exc.code})
+
+
+async def report_failure(*, job: SummaryJob, message: str) -> None:
+    if not interaction_usable(job):
+        return
+    async with DiscordRest() as rest:
+        await rest.edit_original_response(job.application_id, job.interaction_token, content=f"❌ {message}", embeds=[])

@@ -1,0 +1,283 @@
+"""Running one summary job in the worker: fetch → summarize → store → deliver, exactly once.
+
+The worker is sync (django-q2); the network work runs in one `asyncio.run` per phase with its clients
+created and closed inside it. ORM work never happens on the event loop: progress goes through
+`sync_to_async`, storing happens after the loop has finished.
+
+A job whose worker dies is claimed again (stale heartbeat) and resumes: a stored Summary is not
+recomputed, a delivered result is not posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from botrunner.discord_errors import DiscordMissingAccess
+from botrunner.discord_rest import DiscordRest
+from guilds.models import Guild
+from summaries.chunk_cache import DjangoChunkCache
+from summaries.engine.estimate import estimate
+from summaries.engine.pipeline import summarize
+from summaries.engine.types import ChatMessage, SummaryResult
+from summaries.llm.factory import build_provider
+from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob, WindowKind
+from summaries.selectors import last_summary_in_channel, summary_options
+from summaries.services import discord_results
+from summaries.services.jobs import DEFAULT_MESSAGE_LIMIT, job_claim, job_fail, job_finish, job_progress
+from summaries.services.store import summary_store
+from summaries.services.usage import budget_check
+from summarybot.errors import InvalidInput, SummaryBotError
+
+logger = logging.getLogger(__name__)
+
+# How often a running job writes its heartbeat and progress (DB, dashboard, Discord).
+PROGRESS_INTERVAL = 1.5
+# Job progress bands: fetching, then summarizing, then delivering.
+FETCH_BAND = (0, 30)
+SUMMARIZE_BAND = (30, 90)
+
+
+@dataclass
+class _Progress:
+    """Written by sync callbacks on the loop, flushed by one coroutine: no ORM on the event loop."""
+
+    status: str = JobStatus.FETCHING
+    percent: int = 0
+    detail: str = "Fetching messages…"
+    version: int = 0
+    flushed: int = -1
+
+    def set(self, *, status: str, percent: int, detail: str) -> None:
+        self.status, self.percent, self.detail = status, percent, detail
+        self.version += 1
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    messages: list[ChatMessage]
+    channel_name: str
+    window_capped: bool
+
+
+def job_run(*, job_id: Any) -> str:
+    """The task body. Returns a short outcome for django-q2's task log; never raises for a job failure."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return "skipped: finished or held by another worker"
+    try:
+        summary = Summary.objects.filter(job=job).first()
+        if summary is None:
+            summary = _produce(job)
+        if job.delivery_mode != DeliveryMode.NONE and job.delivered_at is None:
+            job_progress(job_id=job.pk, status=JobStatus.DELIVERING, progress=92, detail="Posting the summary…")
+            asyncio.run(discord_results.deliver(job=job, summary=summary))
+        job_finish(job=job, detail=f"Summarized {summary.message_count} messages")
+        _publish_sync(job)
+        return "done"
+    except SummaryBotError as exc:
+        return _fail(job, code=exc.code, message=exc.message)
+    except Exception:  # the task wrapper's last line: record, tell, never leave a job running
+        logger.exception("summary job crashed", extra={"job_id": str(job.pk)})
+        return _fail(job, code="internal_error", message="Something went wrong on our side; the operators were told.")
+
+
+def _fail(job: SummaryJob, *, code: str, message: str) -> str:
+    job_fail(job=job, code=code, message=message)
+    _publish_sync(job)
+    try:
+        asyncio.run(discord_results.report_failure(job=job, message=message))
+    except SummaryBotError as exc:
+        logger.info("could not tell the requester about a failure", extra={"job_id": str(job.pk), "error_code": exc.code})
+    return f"failed: {code}"
+
+
+def _produce(job: SummaryJob) -> Summary:
+    guild = job.guild
+    provider = build_provider(
+        base_url=guild.llm_base_url or None, api_key=guild.llm_api_key or None, model=guild.llm_model or None
+    )
+    model = provider.model if provider is not None else "local-extractive"
+    options = summary_options(
+        guild=guild, channel_id=job.channel_id, format=job.format, language=job.language, model=model,
+        context_tokens=provider.context_tokens if provider is not None else None,
+    )
+    after_id = _since_last_summary(job)
+    progress = _Progress()
+    result, fetched = asyncio.run(_fetch_and_summarize(job, guild, provider, options, after_id, progress))
+    return _store(job, result, fetched)
+
+
+def _since_last_summary(job: SummaryJob) -> int | None:
+    if job.window_kind != WindowKind.SINCE_LAST_SUMMARY:
+        return None
+    last = last_summary_in_channel(guild_id=job.guild_id, channel_id=job.channel_id, exclude_job=job)
+    return last.last_message_id if last is not None else None
+
+
+async def _fetch_and_summarize(
+    job: SummaryJob, guild: Guild, provider: Any, options: Any, after_id: int | None, progress: _Progress
+) -> tuple[SummaryResult, _Fetched]:
+    stop = asyncio.Event()
+    async with DiscordRest() as rest:
+        flusher = asyncio.create_task(_flush_progress(job, progress, stop, rest))
+        try:
+            fetched = await _fetch(job, rest, after_id, progress)
+            if provider is not None:
+                planned = estimate(fetched.messages, options, context_tokens=provider.context_tokens)
+                await sync_to_async(budget_check)(
+                    guild=guild, estimated_tokens=planned.prompt_tokens + planned.max_completion_tokens,
+                    estimated_cost_usd=planned.cost_usd,
+                )
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                low, high = SUMMARIZE_BAND
+                share = done / total if total else 0
+                detail = {
+                    "preparing": "Preparing the conversation…",
+                    "summarizing": f"Summarizing part {min(done + 1, total)} of {total}…" if total > 1 else "Summarizing…",
+                    "reducing": "Combining the parts…",
+                }.get(stage, "Summarizing…")
+                progress.set(status=JobStatus.SUMMARIZING, percent=low + int((high - low) * share), detail=detail)
+
+            progress.set(status=JobStatus.SUMMARIZING, percent=SUMMARIZE_BAND[0], detail="Summarizing…")
+            try:
+                result = await summarize(
+                    fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress
+                )
+            finally:
+                if provider is not None:
+                    await provider.aclose()
+        finally:
+            stop.set()
+            await flusher
+    return result, fetched
+
+
+async def _fetch(job: SummaryJob, rest: DiscordRest, after_id: int | None, progress: _Progress) -> _Fetched:
+    channel = await rest.channel_info(job.channel_id)
+    missing = await rest.bot_missing_permissions(job.channel_id)
+    if missing:
+        raise DiscordMissingAccess(missing=missing, channel_id=job.channel_id)
+
+    cap = settings.SUMMARY_MAX_WINDOW_MESSAGES
+    fetched_so_far = 0
+
+    def on_page(count: int) -> None:
+        nonlocal fetched_so_far
+        fetched_so_far = count
+        low, high = FETCH_BAND
+        progress.set(status=JobStatus.FETCHING, percent=low + min(high - low, count * (high - low) // max(cap, 1) + 1),
+                     detail=f"Fetched {count:,} messages…")
+
+    kind = job.window_kind
+    if kind == WindowKind.SINCE_MY_LAST_MESSAGE:
+        messages = await _since_member_last_message(job, rest, cap, on_page)
+        limit = cap
+    else:
+        limit = job.message_limit or (DEFAULT_MESSAGE_LIMIT if kind == WindowKind.SINCE_LAST_SUMMARY and not after_id else cap)
+        since = None
+        if kind == WindowKind.HOURS:
+            since = job.created_at - timedelta(hours=job.hours or 1)
+        elif kind == WindowKind.RANGE:
+            since = job.since
+        if kind == WindowKind.FROM_MESSAGE:
+            after_id = (job.after_message_id or 1) - 1  # the chosen message itself is included
+        # A window ends when it was asked for: the interaction id is a snowflake of that moment, so the
+        # bot's own "thinking…" response and anything said later stay out of it.
+        before_id = job.before_message_id or job.interaction_id
+        if kind == WindowKind.RANGE and job.until is not None:
+            before_id = _snowflake_at(job.until)
+        messages = await rest.fetch_history(
+            job.channel_id, limit=limit, after_id=after_id, before_id=before_id, since=since, on_page=on_page
+        )
+    if not messages:
+        raise InvalidInput("There are no messages to summarize in that window.")
+    capped = kind != WindowKind.COUNT and len(messages) >= limit
+    return _Fetched(messages=messages, channel_name=channel.name, window_capped=capped)
+
+
+async def _since_member_last_message(job: SummaryJob, rest: DiscordRest, cap: int, on_page: Any) -> list[ChatMessage]:
+    """Walk back page by page until the member's own last message; keep what came after it."""
+    collected: list[ChatMessage] = []
+    before_id = job.before_message_id or job.interaction_id
+    while len(collected) < cap:
+        page = await rest.fetch_history(job.channel_id, limit=100, before_id=before_id)
+        if not page:
+            break
+        for position in range(len(page) - 1, -1, -1):
+            if page[position].author.id == job.requested_by_user_id:
+                return page[position + 1:] + collected
+        collected = page + collected
+        on_page(len(collected))
+        before_id = page[0].id
+    if not collected:
+        return []
+    raise InvalidInput(
+        f"You have not written in this channel within the last {len(collected):,} messages; "
+        "pick a number of messages or hours instead."
+    )
+
+
+def _snowflake_at(moment: Any) -> int:
+    # Discord ids start with milliseconds since 2015-01-01 shifted left 22 bits.
+    return (int(moment.timestamp() * 1000) - 1_420_070_400_000) << 22
+
+
+async def _flush_progress(job: SummaryJob, progress: _Progress, stop: asyncio.Event, rest: DiscordRest) -> None:
+    """Heartbeat + progress, every PROGRESS_INTERVAL: the job row, the dashboard group, the Discord response."""
+    last_discord_edit = 0.0
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=PROGRESS_INTERVAL)
+        except TimeoutError:
+            pass
+        changed = progress.version != progress.flushed
+        await sync_to_async(job_progress)(
+            job_id=job.pk,
+            status=progress.status if changed else None,
+            progress=progress.percent if changed else None,
+            detail=progress.detail if changed else None,
+        )
+        if changed:
+            progress.flushed = progress.version
+            await _publish(job.pk, status=progress.status, percent=progress.percent, detail=progress.detail)
+            # Discord edits share a rate limit with the result: at most one every 3 s.
+            if time.monotonic() - last_discord_edit >= 3:
+                last_discord_edit = time.monotonic()
+                await discord_results.show_progress(job=job, rest=rest, detail=progress.detail, percent=progress.percent)
+        if stop.is_set():
+            return
+
+
+async def _publish(job_id: Any, *, status: str, percent: int, detail: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(
+            f"job.{job_id}", {"type": "job.progress", "job_id": str(job_id), "status": status, "progress": percent,
+                              "detail": detail},
+        )
+    except Exception as exc:  # live progress is a nicety: a dead Redis must not fail the job
+        logger.warning("progress publish failed", extra={"job_id": str(job_id), "error": type(exc).__name__})
+
+
+def _publish_sync(job: SummaryJob) -> None:
+    job.refresh_from_db(fields=["status", "progress", "progress_detail", "error_code"])
+    asyncio.run(_publish(job.pk, status=job.status, percent=job.progress, detail=job.progress_detail or job.error_code))
+
+
+def _store(job: SummaryJob, result: SummaryResult, fetched: _Fetched) -> Summary:
+    return summary_store(
+        guild_id=job.guild_id, channel_id=job.channel_id, result=result, messages=fetched.messages,
+        title=f"Summary of #{fetched.channel_name}", job=job, window_capped=fetched.window_capped,
+    )

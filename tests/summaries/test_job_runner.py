@@ -1,0 +1,305 @@
+"""The worker's half of a summary: fake Discord + (fake OpenAI or the offline engine), real clients.
+
+The bot's part (the deferred slash-command response) is played by a plain HTTP callback here; the bot
+itself is tested in tests/botrunner/. Everything the worker does goes through the real services,
+the real discord.py REST client and the real openai SDK over sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from guilds.models import Channel, Guild
+from summaries.models import JobStatus, Summary, SummaryJob, UsageRecord
+from summaries.services.jobs import SummaryRequest, jobs_sweep_stalled, summary_request
+from summaries.tasks import run_summary_job
+from tests.fakes.discord import FakeDiscord, Overwrite, Permission
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+JUMP = re.compile(r"https://discord\.com/channels/(\d+)/(\d+)/(\d+)")
+
+
+@pytest.fixture
+def world(discord_settings: FakeDiscord):
+    fake = discord_settings
+    guild = fake.add_guild("Guild")
+    alice = fake.add_member(guild, username="alice", global_name="Alice")
+    bob = fake.add_member(guild, username="bob", global_name="Bob")
+    channel = fake.add_channel(guild, "general")
+    Guild.objects.create(id=guild.id, name="Guild", bot_present=True, member_cooldown_seconds=0)
+    Channel.objects.create(id=channel.id, guild_id=guild.id, name="general")
+    return fake, guild, channel, alice, bob
+
+
+def chatter(fake: FakeDiscord, channel, alice, bob, count: int) -> list:  # type: ignore[no-untyped-def]
+    lines = [
+        (alice, "Should we ship the release on Tuesday?"),
+        (bob, "Yes, let's go with Tuesday, code freeze Friday."),
+        (alice, "I'll write the release notes by Thursday."),
+        (bob, "The flaky login test is fixed: https://git.example.com/pr/812"),
+    ]
+    made = []
+    for n in range(count):
+        author, text = lines[n % len(lines)]
+        made.append(fake.add_message(channel, author=author, content=f"{text} (#{n})"))
+    return made
+
+
+def deferred_interaction(fake: FakeDiscord, channel, user, *, ephemeral: bool = True) -> dict:  # type: ignore[no-untyped-def]
+    """What the bot does in its first 3 seconds: an INTERACTION_CREATE answered by a deferred response."""
+    payload = fake.slash_command_payload(channel=channel, user=user, name="summarize")
+    body = json.dumps({"type": 5, "data": {"flags": 64 if ephemeral else 0}}).encode()
+    request = urllib.request.Request(
+        f"{fake.api_base}/interactions/{payload['id']}/{payload['token']}/callback?with_response=1",
+        data=body, headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+    return payload
+
+
+def slash_job(payload: dict, guild, channel, user, **kwargs) -> SummaryJob:  # type: ignore[no-untyped-def]
+    job, created = summary_request(
+        request=SummaryRequest(
+            guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=user.id,
+            interaction_id=int(payload["id"]), application_id=int(payload["application_id"]),
+            interaction_token=payload["token"], **kwargs,
+        )
+    )
+    assert created
+    return job
+
+
+def original_edits(fake: FakeDiscord, payload: dict) -> list:  # type: ignore[no-untyped-def]
+    return fake.requests_matching("PATCH", rf"/webhooks/\d+/{re.escape(payload['token'])}/messages/@original")
+
+
+def result_edit(fake: FakeDiscord, payload: dict) -> dict:  # type: ignore[no-untyped-def]
+    with_embeds = [r.json for r in original_edits(fake, payload) if r.json and r.json.get("embeds")]
+    assert len(with_embeds) == 1, "the result is delivered exactly once"
+    return with_embeds[0]
+
+
+def cited_links(body: dict) -> list[tuple[int, int, int]]:
+    text = json.dumps(body["embeds"])
+    return [tuple(int(x) for x in m.groups()) for m in JUMP.finditer(text)]
+
+
+def test_slash_command_job_offline_engine_delivers_cited_summary_in_the_deferred_response(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    messages = chatter(fake, channel, alice, bob, 150)
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice, message_limit=120)
+
+    assert run_summary_job(str(job.pk)) == "done"
+
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.attempts) == (JobStatus.DONE, 100, 1)
+    assert job.delivered_at is not None
+    summary = Summary.objects.get(job=job)
+    assert summary.message_count == 120 and summary.model == "local-extractive"
+    window_ids = {m.id for m in messages[-120:]}
+    links = cited_links(result_edit(fake, payload))
+    assert links and all(g == guild.id and c == channel.id and m in window_ids for g, c, m in links)
+    assert set(summary.citations.values_list("message_id", flat=True)) <= window_ids
+
+
+def test_5000_message_window_map_reduces_through_openai_and_records_usage(world, settings):
+    fake, guild, channel, alice, bob = world
+    chatter(fake, channel, alice, bob, 5000)
+    with FakeOpenAI() as llm:
+        settings.SUMMARY_PROVIDER = "openai"
+        settings.OPENAI_API_KEY = "sk-test"
+        settings.OPENAI_BASE_URL = llm.base_url
+        settings.SUMMARY_CONTEXT_TOKENS = 16_000
+        settings.SUMMARY_MAP_CONCURRENCY = 4
+        payload = deferred_interaction(fake, channel, alice, ephemeral=False)
+        job = slash_job(payload, guild, channel, alice, message_limit=5000, visibility="public")
+
+        assert run_summary_job(str(job.pk)) == "done"
+        calls = llm.chat_requests
+
+    summary = Summary.objects.get(job=job)
+    assert summary.message_count == 5000
+    assert summary.llm_calls == len(calls) > 2  # map-reduce, not one truncated call
+    usage = UsageRecord.objects.get(guild_id=guild.id)
+    assert usage.prompt_tokens == summary.prompt_tokens > 0 and usage.llm_calls == len(calls)
+    assert cited_links(result_edit(fake, payload))
+
+
+def test_rate_limited_history_fetch_is_waited_out(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 300)
+    fake.fail_next("GET", rf"^/channels/{channel.id}/messages$", status=429, retry_after=0.2, skip=1)
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice, message_limit=300)
+
+    assert run_summary_job(str(job.pk)) == "done"
+    assert Summary.objects.get(job=job).message_count == 300
+    statuses = [r.status for r in fake.requests_matching("GET", rf"^/channels/{channel.id}/messages$")]
+    assert 429 in statuses and statuses[-1] == 200
+
+
+def test_missing_read_history_fails_the_job_and_says_which_permission(world, settings):
+    fake, guild, channel, alice, bob = world
+    chatter(fake, channel, alice, bob, 10)
+    channel.overwrites.append(Overwrite(id=fake.bot_role(guild).id, deny=Permission.READ_MESSAGE_HISTORY))
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice)
+
+    assert run_summary_job(str(job.pk)) == "failed: discord_missing_access"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "read_message_history" in job.error_message
+    last = original_edits(fake, payload)[-1].json
+    assert last["content"].startswith("❌") and "read_message_history" in last["content"]
+    assert not Summary.objects.exists()
+
+
+def test_expired_interaction_public_summary_goes_to_the_channel(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 40)
+    payload = deferred_interaction(fake, channel, alice, ephemeral=False)
+    job = slash_job(payload, guild, channel, alice, visibility="public")
+    SummaryJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=20))
+    fake.expire_interaction(payload)
+
+    assert run_summary_job(str(job.pk)) == "done"
+    posted = fake.requests_matching("POST", rf"^/channels/{channel.id}/messages$")
+    assert len(posted) == 1 and cited_links(posted[0].json)
+    assert not original_edits(fake, payload)
+
+
+def test_private_summary_after_expiry_is_sent_by_dm(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 40)
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice)
+    SummaryJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=20))
+
+    assert run_summary_job(str(job.pk)) == "done"
+    assert fake.requests_matching("POST", r"^/users/@me/channels$")
+    assert not fake.requests_matching("POST", rf"^/channels/{channel.id}/messages$")
+
+
+def test_thread_delivery_posts_in_a_new_thread_and_points_to_it(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 40)
+    payload = deferred_interaction(fake, channel, alice, ephemeral=False)
+    job = slash_job(payload, guild, channel, alice, delivery_mode="thread", visibility="public")
+
+    assert run_summary_job(str(job.pk)) == "done"
+    thread_post = fake.requests_matching("POST", rf"^/channels/{channel.id}/threads$")
+    assert len(thread_post) == 1
+    pointer = original_edits(fake, payload)[-1].json["content"]
+    assert "The summary is in <#" in pointer
+
+
+def test_since_last_summary_starts_after_the_previous_summary(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 60)
+    first = slash_job(deferred_interaction(fake, channel, alice), guild, channel, alice, message_limit=60)
+    assert run_summary_job(str(first.pk)) == "done"
+    newer = chatter(fake, channel, alice, bob, 25)
+    second = slash_job(
+        deferred_interaction(fake, channel, bob), guild, channel, bob, window_kind="since_last_summary"
+    )
+    assert run_summary_job(str(second.pk)) == "done"
+    summary = Summary.objects.get(job=second)
+    assert summary.message_count == 25 and summary.first_message_id == newer[0].id
+
+
+def test_a_rerun_of_a_finished_job_changes_nothing(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 30)
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice)
+    assert run_summary_job(str(job.pk)) == "done"
+    assert run_summary_job(str(job.pk)).startswith("skipped")
+    assert Summary.objects.count() == 1
+    result_edit(fake, payload)
+
+
+def _database_url() -> str:
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    return (
+        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@{settings_dict['HOST'] or '127.0.0.1'}:"
+        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    )
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, settings):
+    fake, guild, channel, alice, bob = world
+    chatter(fake, channel, alice, bob, 400)
+    with FakeOpenAI() as llm:
+        llm.latency = 1.5  # long enough to kill the worker while it summarizes
+        payload = deferred_interaction(fake, channel, alice)
+        job = slash_job(payload, guild, channel, alice, message_limit=400)
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "true",
+            "DATABASE_URL": _database_url(),
+            "DISCORD_TOKEN": fake.bot_token,
+            "DISCORD_API_BASE_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "SUMMARY_PROVIDER": "openai",
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": llm.base_url,
+            "SUMMARY_CONTEXT_TOKENS": "8000",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-c", f"import django; django.setup(); from summaries.tasks import run_summary_job; "
+                                   f"run_summary_job({str(job.pk)!r})"],
+            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "summarybot.settings"},
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                job.refresh_from_db()
+                if (job.status == JobStatus.SUMMARIZING and llm.chat_requests) or job.is_finished:
+                    break
+                time.sleep(0.1)
+            assert job.status == JobStatus.SUMMARIZING, (job.status, job.error_code, job.error_message)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        assert not Summary.objects.exists()
+
+        # Two minutes without a heartbeat later, the sweeper hands the job to a live worker.
+        SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=3))
+        assert jobs_sweep_stalled() == 1
+        llm.latency = 0
+        settings.SUMMARY_PROVIDER = "openai"
+        settings.OPENAI_API_KEY = "sk-test"
+        settings.OPENAI_BASE_URL = llm.base_url
+        settings.SUMMARY_CONTEXT_TOKENS = 8000
+        assert run_summary_job(str(job.pk)) == "done"
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.attempts == 2
+    assert Summary.objects.filter(job=job).count() == 1
+    result_edit(fake, payload)
