@@ -66,37 +66,44 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
         first = rendering.pages[0]
         buttons = page_buttons(summary.pk, 0, len(rendering.pages))
         file = (rendering.attachment.filename, rendering.attachment.content.encode()) if rendering.attachment else None
-        requester = job.requested_by_user_id
         message_id: int | None = None
         pointer: str | None = None
 
+        async def direct_message() -> int:
+            if job.requested_by_user_id is None:
+                raise ExternalServiceError("A private summary needs a member to send it to.", permanent=True)
+            return await rest.send_dm(job.requested_by_user_id, embeds=first, file=file, view_components=buttons)
+
         if job.delivery_mode == DeliveryMode.THREAD:
-            thread_id = await rest.create_thread(job.channel_id, name=title[:100])
+            thread_id = await rest.create_thread(job.channel_id, name=title)
             message_id = await rest.send_message(thread_id, embeds=first, file=file, view_components=buttons)
             pointer = f"The summary is in <#{thread_id}>."
-        elif job.delivery_mode == DeliveryMode.DM or (job.visibility == Visibility.PRIVATE and not interaction_usable(job)):
-            if requester is None:
-                raise ExternalServiceError("A private summary needs a member to send it to.", permanent=True)
-            message_id = await rest.send_dm(requester, embeds=first, file=file, view_components=buttons)
+        elif job.delivery_mode == DeliveryMode.DM:
+            message_id = await direct_message()
             pointer = "I sent you the summary by direct message."
-        elif interaction_usable(job):
-            try:
-                await rest.edit_original_response(
-                    job.application_id, job.interaction_token, content="", embeds=first, file=file,
-                    view_components=buttons,
-                )
-                message_id = 0
-            except DiscordInteractionExpired:
-                message_id = None
-        if message_id is None:
-            target = job.schedule.post_to_channel_id if job.schedule and job.schedule.post_to_channel_id else job.channel_id
-            message_id = await rest.send_message(target, embeds=first, file=file, view_components=buttons)
+        else:
+            if interaction_usable(job):
+                try:
+                    message_id = await rest.edit_original_response(
+                        job.application_id, job.interaction_token, content="", embeds=first, file=file,
+                        view_components=buttons,
+                    )
+                except DiscordInteractionExpired:
+                    message_id = None
+            if message_id is None:
+                # Too late to answer in place: a private summary must not land in the channel.
+                if job.visibility == Visibility.PRIVATE:
+                    message_id = await direct_message()
+                else:
+                    schedule = job.schedule
+                    target = schedule.post_to_channel_id if schedule and schedule.post_to_channel_id else job.channel_id
+                    message_id = await rest.send_message(target, embeds=first, file=file, view_components=buttons)
         if pointer and interaction_usable(job):
             try:
                 await rest.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
             except DiscordError as exc:
                 logger.info("could not point to the result", extra={"job_id": str(job.pk), "error_code": exc.code})
-    await sync_to_async(_mark_delivered)(job, message_id or None)
+    await sync_to_async(_mark_delivered)(job, message_id)
 
 
 def _mark_delivered(job: SummaryJob, message_id: int | None) -> None:
