@@ -104,6 +104,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "summarybot_cache",
+            # The default of 300 entries would let cached chunk summaries evict the shared rate-limit
+            # counters and breaker state.
+            "OPTIONS": {"MAX_ENTRIES": 200_000, "CULL_FREQUENCY": 4},
         }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -223,6 +226,7 @@ LOGGING = {
         "discord.http": {"level": "INFO"},
         "discord.webhook": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
     },
 }
