@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.core.management import call_command
 
 pytest_plugins = ["tests.fakes.discord.fixtures"]
@@ -13,3 +17,11 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
     # The default cache (no REDIS_URL) is the database cache: its table is part of the schema.
     with django_db_blocker.unblock():
         call_command("createcachetable", verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_sync_to_async_connections(django_db_setup):  # type: ignore[no-untyped-def]
+    """Services run ORM work from coroutines through sync_to_async's one shared thread; its connection
+    must be closed before the test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())
