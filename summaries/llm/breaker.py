@@ -84,7 +84,8 @@ class CircuitBreaker:
                 details={"circuit": OPEN},
             )
         # Half-open: one probe at a time; its ticket expires so a crashed prober does not wedge the circuit.
-        if self._cache.add(self._probe_key, 1, timeout=max(self.cooldown, 1.0)):
+        # At least 10 s: the database cache keeps expiry times in whole seconds.
+        if self._cache.add(self._probe_key, 1, timeout=max(self.cooldown, 10.0)):
             return
         raise LLMUnavailable(
             f"circuit half-open for {self.label}: a probe request is in flight",

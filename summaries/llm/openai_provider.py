@@ -14,6 +14,7 @@ The engine validates the reply either way, so malformed content is passed throug
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import random
@@ -133,7 +134,7 @@ class OpenAIProvider:
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         models = [self.model, *self.fallback_models]
-        for model, fallback in zip(models, models[1:]):
+        for model, fallback in itertools.pairwise(models):
             try:
                 return await self._chat_with_retries(model, request)
             except (LLMUnavailable, LLMModelNotFound) as exc:

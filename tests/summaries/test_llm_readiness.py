@@ -68,6 +68,17 @@ def test_unreachable_endpoint_fails(openai_settings):
         llm_readiness()
 
 
+def test_a_hanging_endpoint_costs_one_timeout_not_one_per_probe(openai_settings, fake_openai):
+    openai_settings.OPENAI_TIMEOUT_SECONDS = 0.2
+    fake_openai.models_delay = 1.0
+
+    for _ in range(3):
+        with pytest.raises(errors.LLMUnavailable, match="timed out"):
+            llm_readiness()
+
+    assert len([r for r in fake_openai.requests if r.path == "/v1/models"]) == 1
+
+
 def test_startup_check_logs_a_warning_instead_of_raising(openai_settings, caplog):
     openai_settings.SUMMARY_MODEL = "gpt-imaginary"
     with caplog.at_level(logging.WARNING, logger="summaries.llm.readiness"):
