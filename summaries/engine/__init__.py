@@ -4,10 +4,12 @@ Knows no Django request, no discord.py object and no model save, so it can be te
 
     result = await summarize(messages, SummaryOptions(format="structured"), provider=provider_or_None)
     render_markdown(result); render_discord(result).pages; result.to_dict()
+
+The pre-flight estimate is `summaries.engine.estimate.estimate` (not re-exported here: the name would
+shadow its module).
 """
 
 from .cache import ChunkCache, InMemoryChunkCache
-from .estimate import Estimate, estimate
 from .formats import FORMATS
 from .options import SummaryOptions
 from .pipeline import summarize
@@ -23,12 +25,10 @@ __all__ = [
     "ChatMessage",
     "ChunkCache",
     "EmbedInfo",
-    "Estimate",
     "InMemoryChunkCache",
     "SummaryItem",
     "SummaryOptions",
     "SummaryResult",
     "Usage",
-    "estimate",
     "summarize",
 ]

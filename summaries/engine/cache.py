@@ -59,5 +59,5 @@ def chunk_fingerprint(chunk: Sequence[PreparedMessage], all_messages: Sequence[P
 
 
 def chunk_cache_key(*, fingerprint: str, stage: str, format_name: str, language: str, model: str) -> str:
-    parts = "\x1f".join((fingerprint, stage, format_name, language, PROMPT_VERSION, model))
+    parts = f"{fingerprint}\x1f{stage}\x1f{format_name}\x1f{language}\x1f{PROMPT_VERSION}\x1f{model}"
     return "chunk:" + hashlib.sha256(parts.encode()).hexdigest()

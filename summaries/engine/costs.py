@@ -15,6 +15,8 @@ def price_for(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[fl
     return (0.0, 0.0)
 
 
-def cost_usd(prompt_tokens: int, completion_tokens: int, model: str, prices: Mapping[str, tuple[float, float]]) -> float:
+def cost_usd(
+    prompt_tokens: int, completion_tokens: int, model: str, prices: Mapping[str, tuple[float, float]]
+) -> float:
     price_in, price_out = price_for(model, prices)
     return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def _timestamp(value: Any, where: str) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{where} must be an ISO 8601 date, got {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -172,7 +172,9 @@ def load_dce(text: str | bytes) -> DceExport:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"The export is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+        raise InvalidInput(
+            f"The export is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from None
     return parse_dce(data)
 
 

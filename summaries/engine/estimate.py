@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .costs import cost_usd
 from .formats import FORMATS
-from .normalize import PreparedConversation, prepare
+from .normalize import PreparedConversation, gc_paused, prepare
 from .options import DEFAULT_CONTEXT_TOKENS, SummaryOptions
 from .planner import Budget, Chunk, group_for_reduce, line_costs, plan_chunks
 from .prompts import chunk_system_prompt, reduce_system_prompt
@@ -72,7 +72,7 @@ def prompt_overhead(format_name: str, language: str, model: str) -> int:
         ),
         key=counter.count,
     )
-    longest_header = header(datetime(2000, 12, 30, 23, 59, tzinfo=timezone.utc))
+    longest_header = header(datetime(2000, 12, 30, 23, 59, tzinfo=UTC))
     return (
         counter.count_chat([{"content": longest_system}, {"content": longest_header}])
         + counter.count(json_schema_text(format_name))
@@ -107,9 +107,10 @@ def measure(conversation: PreparedConversation, counter: TokenCounter, options: 
 def build_plan(conversation: PreparedConversation, options: SummaryOptions, *, context_tokens: int | None) -> Plan:
     counter = TokenCounter(options.model)
     budget = make_budget(options, context_tokens)
-    measure(conversation, counter, options, budget)
     gap_seconds = options.notable_gap_minutes * 60
-    costs = line_costs(conversation.messages, gap_seconds)
+    with gc_paused():
+        measure(conversation, counter, options, budget)
+        costs = line_costs(conversation.messages, gap_seconds)
     legend: dict[int, int] = {}
     for message in conversation.messages:
         if message.author_id not in legend:
@@ -144,7 +145,9 @@ def estimate_plan(plan: Plan, options: SummaryOptions) -> Estimate:
     )
 
 
-def estimate(messages: Sequence[ChatMessage], options: SummaryOptions, *, context_tokens: int | None = None) -> Estimate:
+def estimate(
+    messages: Sequence[ChatMessage], options: SummaryOptions, *, context_tokens: int | None = None
+) -> Estimate:
     """Pre-flight: how many calls and tokens, and what cost (an upper bound), without calling anything."""
     conversation = prepare(messages, options)
     if not conversation.messages:

@@ -16,12 +16,12 @@ class Section:
     extracted: bool = False
 
 
-OVERVIEW = Section("overview", "Overview", "One to three sentences on what the conversation was about and where it ended.")
+OVERVIEW = Section(
+    "overview", "Overview", "One to three sentences on what the conversation was about and where it ended."
+)
 KEY_POINTS = Section("key_points", "Key points", "The most important points, one idea each.")
 DECISIONS = Section("decisions", "Decisions", "What was decided or agreed, and by whom when clear.")
-ACTION_ITEMS = Section(
-    "action_items", "Action items", "Tasks someone committed to or was asked to do.", has_owner=True
-)
+ACTION_ITEMS = Section("action_items", "Action items", "Tasks someone committed to or was asked to do.", has_owner=True)
 OPEN_QUESTIONS = Section("open_questions", "Open questions", "Questions asked and left unanswered.")
 LINKS = Section("links", "Links shared", "Links people shared.", extracted=True)
 DISCUSSION = Section(

@@ -89,7 +89,9 @@ def draft_from_cache(value: dict[str, Any], citations: CitationMap) -> Draft | N
             if refs is None:
                 return None  # an entry from another window that does not line up: treat as a miss
             converted.append(
-                DraftItem(text=item["text"], refs=refs, owner=item.get("owner"), unverified=item.get("unverified", False))
+                DraftItem(
+                    text=item["text"], refs=refs, owner=item.get("owner"), unverified=item.get("unverified", False)
+                )
             )
         sections[name] = converted
     return Draft(language=value.get("language", ""), sections=sections)
@@ -136,6 +138,7 @@ class MapReduceSummarizer:
         self.chunk_count = 0
         self.reduce_levels = 0
         self._mapped = 0
+        self._reduced = 0
         self._map_total = len(plan.chunks)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
@@ -192,8 +195,7 @@ class MapReduceSummarizer:
             logger.warning("chunk of %d messages refused as too long; splitting it", chunk.size)
             first, second = split_chunk(chunk, self.messages, self.plan.costs)
             self._map_total += 1
-            halves = await asyncio.gather(self._map(first, part, parts + 1), self._map(second, part, parts + 1))
-            return [draft for half in halves for draft in half]
+            return await _run_all([self._map(first, part, parts + 1), self._map(second, part, parts + 1)])
         if self.cache is not None and key is not None:
             await self.cache.set(key, draft_to_cache(draft, self.citations))
         self._mapped += 1
@@ -212,24 +214,32 @@ class MapReduceSummarizer:
             sizes = [counter.count(t) + 2 for t in texts]
             groups = group_for_reduce(sizes, budget)
             calls = [g for g in groups if len(g) > 1]
-            done = 0
             self._progress("reducing", 0, len(calls))
-
-            async def reduce_group(indexes: range) -> list[Draft]:
-                nonlocal done
-                if len(indexes) == 1:
-                    return [drafts[indexes.start]]
-                result = await self._reduce(
-                    [drafts[i] for i in indexes], [texts[i] for i in indexes], [sizes[i] for i in indexes], level
-                )
-                done += 1
-                self._progress("reducing", done, len(calls))
-                return result
-
-            drafts = await _run_all([reduce_group(g) for g in groups])
+            self._reduced = 0
+            drafts = await _run_all([self._reduce_group(g, drafts, texts, sizes, level, len(calls)) for g in groups])
         return drafts[0]
 
-    async def _reduce(self, drafts: Sequence[Draft], texts: Sequence[str], sizes: Sequence[int], level: int) -> list[Draft]:
+    async def _reduce_group(
+        self,
+        indexes: range,
+        drafts: Sequence[Draft],
+        texts: Sequence[str],
+        sizes: Sequence[int],
+        level: int,
+        calls: int,
+    ) -> list[Draft]:
+        if len(indexes) == 1:
+            return [drafts[indexes.start]]  # nothing to merge it with at this level: it moves up as is
+        result = await self._reduce(
+            [drafts[i] for i in indexes], [texts[i] for i in indexes], [sizes[i] for i in indexes], level
+        )
+        self._reduced += 1
+        self._progress("reducing", self._reduced, calls)
+        return result
+
+    async def _reduce(
+        self, drafts: Sequence[Draft], texts: Sequence[str], sizes: Sequence[int], level: int
+    ) -> list[Draft]:
         allowed: set[int] = set()
         for draft in drafts:
             allowed |= draft.cited()
@@ -299,6 +309,11 @@ class MapReduceSummarizer:
         response = await self.provider.chat(request)
         self.model_seen = response.model or self.model_seen
         self.usage.add_call(
-            CallUsage(stage=stage, level=level, prompt_tokens=response.prompt_tokens, completion_tokens=response.completion_tokens)
+            CallUsage(
+                stage=stage,
+                level=level,
+                prompt_tokens=response.prompt_tokens,
+                completion_tokens=response.completion_tokens,
+            )
         )
         return response

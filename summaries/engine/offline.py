@@ -35,8 +35,10 @@ _REQUEST = re.compile(
     r"(?i)(?:\b(?:can you|could you|would you|can someone|could someone|please|pls|plz|need you to|"
     r"por favor|puedes|s'il te pla[iî]t|peux-tu|kannst du|bitte|puoi|per favore)\b)"
 )
-_TODO = re.compile(r"(?i)\b(?:todo|to-do|action item|follow[- ]up|deadline|by (?:monday|tuesday|wednesday|"
-                   r"thursday|friday|tomorrow|eod|end of day|next week))\b")
+_TODO = re.compile(
+    r"(?i)\b(?:todo|to-do|action item|follow[- ]up|deadline|by (?:monday|tuesday|wednesday|"
+    r"thursday|friday|tomorrow|eod|end of day|next week))\b"
+)
 _QUESTION = re.compile(r"[?？\u037e؟](?:\s|$)|^¿")
 _URLS = re.compile(r"https?://\S+")
 _CODE_BLOCK = re.compile(r"```[\s\S]*?(?:```|$)")
@@ -137,9 +139,13 @@ def _action_owner(message: PreparedMessage, messages: Sequence[PreparedMessage])
 
 def _action_items(messages: Sequence[PreparedMessage], signals: _Signals, limit: int) -> list[DraftItem]:
     found = [
-        m for m in messages
-        if (_SELF_ACTION.search(m.text) or _TODO.search(m.text) or (_REQUEST.search(m.text) and
-            (m.mentioned_names or m.reply_to_index is not None or _is_question(m.text))))
+        m
+        for m in messages
+        if (
+            _SELF_ACTION.search(m.text)
+            or _TODO.search(m.text)
+            or (_REQUEST.search(m.text) and (m.mentioned_names or m.reply_to_index is not None or _is_question(m.text)))
+        )
         and len(m.text) >= 8
     ]
     return [
@@ -168,7 +174,9 @@ def _overview(conversation: PreparedConversation, highlights: Sequence[PreparedM
     return DraftItem(text=text, refs=[m.index for m in highlights[:3]])
 
 
-def _discussion(messages: Sequence[PreparedMessage], signals: _Signals, gap_seconds: float, limit: int) -> list[DraftItem]:
+def _discussion(
+    messages: Sequence[PreparedMessage], signals: _Signals, gap_seconds: float, limit: int
+) -> list[DraftItem]:
     """One point per stretch of conversation between notable silences, quoting its liveliest messages."""
     segments: list[list[PreparedMessage]] = [[]]
     for message in messages:
@@ -195,9 +203,7 @@ def _discussion(messages: Sequence[PreparedMessage], signals: _Signals, gap_seco
     return items
 
 
-def summarize_extractive(
-    conversation: PreparedConversation, fmt: SummaryFormat, *, gap_seconds: float
-) -> Draft:
+def summarize_extractive(conversation: PreparedConversation, fmt: SummaryFormat, *, gap_seconds: float) -> Draft:
     messages = conversation.messages
     signals = _signals(messages)
     count = len(messages)
@@ -207,7 +213,8 @@ def summarize_extractive(
     questions = [m for m in messages if _is_question(m.text)]
     # "can you ...?" asked of someone is an action item, already listed as one.
     unanswered = [
-        m for m in questions
+        m
+        for m in questions
         if not _answered(m, messages, signals) and not (m.mentioned_names and _REQUEST.search(m.text))
     ]
     decisions = [m for m in messages if _DECISION.search(m.text)]
@@ -223,9 +230,14 @@ def summarize_extractive(
         "solutions": lambda: _items(
             _top(
                 [
-                    m for m in messages
+                    m
+                    for m in messages
                     if _SOLUTION.search(m.text)
-                    or (m.has_code and m.reply_to_index is not None and messages[m.reply_to_index].author_id != m.author_id)
+                    or (
+                        m.has_code
+                        and m.reply_to_index is not None
+                        and messages[m.reply_to_index].author_id != m.author_id
+                    )
                 ],
                 signals,
                 scale,
@@ -234,8 +246,6 @@ def summarize_extractive(
         "code_decisions": lambda: _items(
             _top([m for m in decisions if m.has_code or _TECH.search(m.text)], signals, scale)
         ),
-        "links": lambda: [
-            DraftItem(text=link.url, refs=link.positions) for link in extract_links(messages)
-        ],
+        "links": lambda: [DraftItem(text=link.url, refs=link.positions) for link in extract_links(messages)],
     }
     return Draft(language="", sections={section.name: builders[section.name]() for section in fmt.sections})

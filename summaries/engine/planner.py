@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from summarybot.errors import InvalidInput
 
@@ -69,32 +70,37 @@ def plan_chunks(
     """
     chunks: list[Chunk] = []
     n = len(messages)
+    # Plain lists and a timedelta threshold: this loop visits every message (some twice) per request.
+    authors_of = [m.author_id for m in messages]
+    times = [m.created_at for m in messages]
+    notable = timedelta(seconds=gap_seconds)
+    fill = MIN_FILL * budget
+    legend = legend_costs.get
     start = 0
     while start < n:
         used = 0
         authors: set[int] = set()
         best_cut = -1
-        best_gap = -1.0
+        best_gap = timedelta(0)
         best_used = 0
         position = start
         cut = n
         while position < n:
-            message = messages[position]
+            author = authors_of[position]
             cost = costs[position]
-            if message.author_id not in authors:
-                cost += legend_costs.get(message.author_id, 0)
+            if author not in authors:
+                cost += legend(author, 0)
+                authors.add(author)
             if used + cost > budget and position > start:
-                if best_cut > start and best_gap >= gap_seconds:
-                    cut, used = best_cut, best_used
-                else:
-                    cut = position
+                cut = best_cut if best_cut > start and best_gap >= notable else position
+                if cut == best_cut:
+                    used = best_used
                 break
-            if position > start and used >= MIN_FILL * budget:
-                gap = (message.created_at - messages[position - 1].created_at).total_seconds()
+            if used >= fill and position > start:
+                gap = times[position] - times[position - 1]
                 if gap >= best_gap:
                     best_cut, best_gap, best_used = position, gap, used
             used += cost
-            authors.add(message.author_id)
             position += 1
         chunks.append(Chunk(start=start, end=cut, tokens=used))
         start = cut

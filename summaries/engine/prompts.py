@@ -16,16 +16,15 @@ _LOG_FORMAT = (
 
 def _language_rule(language: str) -> str:
     if language == "auto":
-        return (
-            "Write in the language most of the conversation is written in, and put its ISO 639-1 code in "
-            "'language'."
-        )
+        return "Write in the language most of the conversation is written in, and put its ISO 639-1 code in 'language'."
     return f"Write in {language}, and put its ISO 639-1 code in 'language'."
 
 
 def _sections_rule(fmt: SummaryFormat) -> str:
-    lines = [f"- {s.name}: {s.guidance}" + (" Set 'owner' to the person's name, or null." if s.has_owner else "")
-             for s in fmt.model_sections]
+    lines = [
+        f"- {s.name}: {s.guidance}" + (" Set 'owner' to the person's name, or null." if s.has_owner else "")
+        for s in fmt.model_sections
+    ]
     return "Sections:\n" + "\n".join(lines)
 
 

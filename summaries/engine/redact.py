@@ -26,14 +26,19 @@ _RULES: tuple[tuple[str, str], ...] = (
     # Keep the key's name (it tells the reader what was shared), drop the value.
     (
         "password",
-        r"(?i:\b(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?key|auth[_-]?token|token)"
-        r"\s*[:=]\s*)[\"']?[^\s\"',;]{3,}[\"']?",
+        (
+            r"(?i:\b(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?key|auth[_-]?token|token)"
+            r"\s*[:=]\s*)[\"']?[^\s\"',;]{3,}[\"']?"
+        ),
     ),
     ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
     ("card", r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])"),
     ("ipv4", r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"),
     ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])"),
-    ("phone", r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,5}){1,4}(?![\w])|(?<![\w+])\+\d{8,15}\b"),
+    (
+        "phone",
+        r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,5}){1,4}(?![\w])|(?<![\w+])\+\d{8,15}\b",
+    ),
 )
 
 KINDS: tuple[str, ...] = tuple(kind for kind, _ in _RULES)
@@ -51,19 +56,42 @@ _DIGIT_RUN = re.compile(r"[0-9][0-9 ().+/-]{6,}[0-9]")
 def has_digit(text: str) -> bool:
     # Ten substring scans beat one regex search: no per-call regex overhead, no per-character dispatch.
     return (
-        "0" in text or "1" in text or "2" in text or "3" in text or "4" in text
-        or "5" in text or "6" in text or "7" in text or "8" in text or "9" in text
+        "0" in text
+        or "1" in text
+        or "2" in text
+        or "3" in text
+        or "4" in text
+        or "5" in text
+        or "6" in text
+        or "7" in text
+        or "8" in text
+        or "9" in text
     )
 
 
 def may_hold_pii(text: str) -> bool:
-    """False only for text no redaction rule can match: every rule needs '@', ':', '=', '_', '-', two dots,
-    a run of digits, or one of the few all-letter shapes checked last. Most chat lines stop here."""
-    return (
-        "@" in text or ":" in text or "=" in text or "_" in text or "-" in text
-        or text.count(".") >= 2 or "AKIA" in text or "ASIA" in text or "earer" in text
-        or (has_digit(text) and _DIGIT_RUN.search(text) is not None)
-    )
+    """False for text no rule can match, decided with substring tests only; most chat lines stop here.
+
+    Mirrors the gates below: '@' with a dot or "://" (emails, URL credentials), digit runs (cards, phones),
+    two dots (IPv4, JWTs, Discord tokens), vendor key prefixes, "::" or seven colons (IPv6), a secret's name
+    next to ':' or '='.
+    """
+    if "@" in text and ("." in text or "://" in text):
+        return True
+    dots = text.count(".")
+    if dots >= 2 or "::" in text or text.count(":") >= 7:
+        return True
+    if "-" in text and ("sk-" in text or "xox" in text or "-----BEGIN" in text):
+        return True
+    if "_" in text and ("gh" in text or "github_pat_" in text):
+        return True
+    if "AKIA" in text or "ASIA" in text or "earer" in text:
+        return True
+    if ":" in text or "=" in text:
+        lowered = text.lower()
+        if "pass" in lowered or "pwd" in lowered or "secret" in lowered or "key" in lowered or "token" in lowered:
+            return True
+    return has_digit(text) and _DIGIT_RUN.search(text) is not None
 
 
 def _gates(text: str) -> list[str]:
@@ -120,7 +148,9 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-_SECRET_KINDS = frozenset({"jwt", "openai_key", "github_token", "aws_key", "slack_token", "discord_token", "private_key"})
+_SECRET_KINDS = frozenset(
+    {"jwt", "openai_key", "github_token", "aws_key", "slack_token", "discord_token", "private_key"}
+)
 
 
 def _phone_ok(value: str) -> bool:
@@ -144,7 +174,7 @@ def _ipv6_ok(value: str) -> bool:
 class Redactor:
     """Stateful only in its counters, so one instance serves one request."""
 
-    __slots__ = ("counts", "_replacers")
+    __slots__ = ("_replacers", "counts")
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()

@@ -7,21 +7,36 @@ attachments in roughly the proportions of a busy developer server.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .types import Attachment, Author, ChatMessage
 
 GUILD_ID = 800_000_000_000_000_001
 CHANNEL_ID = 800_000_000_000_000_002
 _BASE_ID = 1_100_000_000_000_000_000
-_START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 _NAMES = [
-    ("alice", "Alice"), ("bob_builder", "Bob"), ("carol.dev", "Carol"), ("dmitri", "Dmitri K."),
-    ("eve_sec", "Eve"), ("frank99", ""), ("grace_h", "Grace Hopper Fan"), ("heidi", "Heidi"),
-    ("ivan_ops", "Ivan"), ("judy", "Judy M."), ("mallory", ""), ("niaj", "Niaj"), ("olivia.w", "Olivia"),
-    ("peggy", "Peggy"), ("rupert_the_great", "Rupert"), ("sybil", "Sybil"), ("trent", "Trent"),
-    ("victor_v", "Victor"), ("walter", "Walt"), ("yuki_tanaka", "Yuki"),
+    ("alice", "Alice"),
+    ("bob_builder", "Bob"),
+    ("carol.dev", "Carol"),
+    ("dmitri", "Dmitri K."),
+    ("eve_sec", "Eve"),
+    ("frank99", ""),
+    ("grace_h", "Grace Hopper Fan"),
+    ("heidi", "Heidi"),
+    ("ivan_ops", "Ivan"),
+    ("judy", "Judy M."),
+    ("mallory", ""),
+    ("niaj", "Niaj"),
+    ("olivia.w", "Olivia"),
+    ("peggy", "Peggy"),
+    ("rupert_the_great", "Rupert"),
+    ("sybil", "Sybil"),
+    ("trent", "Trent"),
+    ("victor_v", "Victor"),
+    ("walter", "Walt"),
+    ("yuki_tanaka", "Yuki"),
 ]
 _SHORT = ["ok", "lol", "yes", "nope", "+1", "thanks!", "nice", "same here", "agreed", "on it", "brb", "ty", "haha"]
 # Templates with slots, so that, as in a real channel, longer messages are almost never repeated verbatim
@@ -53,18 +68,47 @@ _TEMPLATES = [
     "reverted {tech} {num}.{num2} because the {component} started {problem}",
 ]
 _SLOTS = {
-    "component": ["migration", "scheduler", "job queue", "cache", "webhook worker", "dashboard", "rate limiter",
-                  "export job", "gateway", "websocket", "CI pipeline", "search index", "auth service", "summary engine"],
+    "component": [
+        "migration",
+        "scheduler",
+        "job queue",
+        "cache",
+        "webhook worker",
+        "dashboard",
+        "rate limiter",
+        "export job",
+        "gateway",
+        "websocket",
+        "CI pipeline",
+        "search index",
+        "auth service",
+        "summary engine",
+    ],
     "env": ["staging", "prod", "the canary", "my laptop", "the eu cluster", "the test server"],
-    "error": ["lock timeout", "connection reset", "KeyError on user_id", "504 from the proxy", "deadlock",
-              "memory spike", "missing migration", "SSL handshake error"],
+    "error": [
+        "lock timeout",
+        "connection reset",
+        "KeyError on user_id",
+        "504 from the proxy",
+        "deadlock",
+        "memory spike",
+        "missing migration",
+        "SSL handshake error",
+    ],
     "state": ["invalidated", "warmed up", "rotated", "deployed", "paused", "rebuilt"],
     "event": ["deploy", "release", "failover", "restart", "schema change", "upgrade"],
     "tech": ["postgres", "redis", "sqlite", "celery", "django-q2", "nginx", "uvicorn", "the smaller model"],
     "tech2": ["sqlite", "the old worker", "memcached", "the cron job", "the thread pool"],
     "problem": ["locking", "timing out", "dropping messages", "leaking memory", "disconnecting", "retrying forever"],
-    "task": ["write the release notes", "rotate the keys", "fix the flaky test", "update the runbook",
-             "look at the logs", "open an issue", "write the migration"],
+    "task": [
+        "write the release notes",
+        "rotate the keys",
+        "fix the flaky test",
+        "update the runbook",
+        "look at the logs",
+        "open an issue",
+        "write the migration",
+    ],
     "task_noun": ["retry logic", "refactor", "cleanup", "rewrite", "migration", "config change"],
     "when": ["tonight", "tomorrow", "this weekend", "after lunch", "before the release", "on Monday"],
     "code": ["500", "404", "422", "an empty body", "a stale cache entry"],
@@ -85,8 +129,12 @@ def _sentence(rng: random.Random) -> str:
     return template.format(**values)
 
 
-_LINKS = ["https://github.com/example/summarybot/pull/", "https://docs.djangoproject.com/en/5.2/topics/cache/",
-          "https://discord.com/developers/docs/resources/message", "https://example.com/status/incident-"]
+_LINKS = [
+    "https://github.com/example/summarybot/pull/",
+    "https://docs.djangoproject.com/en/5.2/topics/cache/",
+    "https://discord.com/developers/docs/resources/message",
+    "https://example.com/status/incident-",
+]
 _CODE = "```py\nasync def fetch(page: int) -> list[dict]:\n    return await client.get(f'/messages?page={page}')\n```"
 
 
@@ -131,7 +179,9 @@ def synthetic_conversation(count: int, *, seed: int = 7, authors: int = 12) -> l
     when = _START
     for index in range(count):
         # Bursts of chat, with a long silence now and then.
-        when += timedelta(seconds=rng.choice((5, 10, 20, 45, 60, 120)) if rng.random() > 0.01 else rng.randint(1800, 30000))
+        when += timedelta(
+            seconds=rng.choice((5, 10, 20, 45, 60, 120)) if rng.random() > 0.01 else rng.randint(1800, 30000)
+        )
         author = rng.choice(people)
         roll = rng.random()
         if roll < 0.25:

@@ -26,7 +26,7 @@ _ENDOFPROMPT = "<|endofprompt|>"
 _SPECS: dict[str, dict[str, object]] = {
     "o200k_base": {
         "sha256": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-        "pat_str": "|".join(
+        "pat_str": "|".join(  # noqa: FLY002 - kept in the shape of tiktoken's source, for comparison
             [
                 r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
                 r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
@@ -101,7 +101,7 @@ def encoding_for_model(model: str) -> tiktoken.Encoding:
 class TokenCounter:
     """Counts tokens as the model will; special-token text in chat is counted as ordinary text."""
 
-    __slots__ = ("encoding", "_encode")
+    __slots__ = ("_encode", "encoding")
 
     def __init__(self, model: str) -> None:
         self.encoding = encoding_for_model(model)
@@ -111,12 +111,14 @@ class TokenCounter:
         return len(self._encode(text))
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        """The token count of each text, as if each were encoded alone, in one pass of the encoder.
+        """The token count of each text, in one pass of the encoder.
 
         The texts are joined with a record separator (\x1e): no merge of either encoding contains that
-        byte, so it always stands as its own token and the counts between two separators are exactly
-        the texts' own. One encoder call over the whole conversation costs what tokenization alone
-        costs; a call per message would add Python overhead per message.
+        byte, so it always stands as its own token and splits the token list back into texts. The count
+        is each text's own, except that a text starting with punctuation before a letter ("'s") may count
+        one more: the separator can join that punctuation's pre-token. Never fewer, so the planner's
+        budgets hold. One encoder call over the whole conversation costs what tokenization alone costs;
+        a call per message would add Python overhead per message.
         """
         # Chat repeats itself ("ok", "thanks", "+1"): each distinct text is encoded once.
         distinct = list(dict.fromkeys(texts))

@@ -18,7 +18,10 @@ from summaries.engine.synthetic import make_message, message_id
 STRUCTURED = get_format("structured")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(4, 4), ("4", 4), ("#12", 12), (" ^7 ", 7), ("x1", None), (-1, None), (True, None), (None, None)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(4, 4), ("4", 4), ("#12", 12), (" ^7 ", 7), ("x1", None), (-1, None), (True, None), (None, None)],
+)
 def test_refs_are_read_leniently(raw: object, expected: int | None) -> None:
     assert parse_ref(raw) == expected
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,14 +25,18 @@ def mid(i: int) -> int:
 def test_a_real_export_becomes_chat_messages() -> None:
     export = load_dce_file(FIXTURES / "backend.json")
     assert (export.guild_id, export.guild_name) == (873290765519851561, "Summary Bot Dev")
-    assert (export.channel_id, export.channel_name, export.channel_topic) == (873290766002196530, "backend", "Backend talk")
+    assert (export.channel_id, export.channel_name, export.channel_topic) == (
+        873290766002196530,
+        "backend",
+        "Backend talk",
+    )
     assert len(export.messages) == 15
     by_id = {m.id: m for m in export.messages}
 
     join = by_id[mid(0)]
     assert join.kind == "system"
     # .NET's seven fraction digits are read.
-    assert join.created_at == datetime(2026, 11, 20, 8, 59, 12, 123456, tzinfo=timezone.utc)
+    assert join.created_at == datetime(2026, 11, 20, 8, 59, 12, 123456, tzinfo=UTC)
 
     first = by_id[mid(1)]
     assert (first.author.id, first.author.shown_name, first.author.bot) == (264462731318198272, "Alice", False)
@@ -78,8 +82,10 @@ def test_dm_exports_have_no_guild() -> None:
             "message 5 (messages[0]).timestamp must be an ISO 8601 date",
         ),
         (
-            '{"channel": {"id": "1"}, "messages": [{"id": "5", "author": {"id": "2"}, "timestamp": "2026-01-01T00:00:00Z", '
-            '"attachments": "x"}]}',
+            (
+                '{"channel": {"id": "1"}, "messages": [{"id": "5", "author": {"id": "2"}, '
+                '"timestamp": "2026-01-01T00:00:00Z", "attachments": "x"}]}'
+            ),
             "attachments must be a list",
         ),
     ],

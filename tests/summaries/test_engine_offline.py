@@ -20,14 +20,27 @@ def said(index: int, who: tuple[int, str], content: str, **extra: object):
 def team_chat():
     return [
         said(0, ALICE, "Should we move the job queue to Postgres? sqlite keeps locking under load", reactions=4),
-        said(1, BOB, "Yes, let's go with Postgres for the queue, it handles the concurrency", reply_to=message_id(0), kind="reply"),
+        said(
+            1,
+            BOB,
+            "Yes, let's go with Postgres for the queue, it handles the concurrency",
+            reply_to=message_id(0),
+            kind="reply",
+        ),
         said(2, CAROL, "Agreed. I'll write the migration tonight"),
         said(3, ALICE, "<@2> can you update the deploy docs after that?", user_mentions={2: "Bob"}),
         said(4, DAVE, "Who is on call this weekend?", minutes=4),
         said(5, BOB, "Docs are here: https://docs.example.com/deploy.", minutes=300),
         said(6, ALICE, "TODO rotate the staging keys before Friday", minutes=301),
         said(7, CAROL, "The build fails with a timeout error on CI since this morning", minutes=302),
-        said(8, DAVE, "Fixed it, turns out the problem was the cache size in the runner", minutes=303, reply_to=message_id(7), kind="reply"),
+        said(
+            8,
+            DAVE,
+            "Fixed it, turns out the problem was the cache size in the runner",
+            minutes=303,
+            reply_to=message_id(7),
+            kind="reply",
+        ),
         said(9, BOB, "ok", minutes=304),
     ]
 
@@ -44,9 +57,11 @@ async def test_structured_summary_has_every_section_with_citations() -> None:
     result = await run(team_chat(), format="structured")
     assert (result.model, result.provider, result.usage.llm_calls) == ("local-extractive", "local", 0)
     assert (result.message_count, result.participant_count) == (10, 4)
-    assert [s for s in ("overview", "key_points", "decisions", "action_items", "open_questions", "links") if result.section(s)] == [
-        "overview", "key_points", "decisions", "action_items", "open_questions", "links"
-    ]
+    assert [
+        s
+        for s in ("overview", "key_points", "decisions", "action_items", "open_questions", "links")
+        if result.section(s)
+    ] == ["overview", "key_points", "decisions", "action_items", "open_questions", "links"]
     ids = {message_id(i) for i in range(10)}
     assert all(item.message_ids and set(item.message_ids) <= ids for item in result.items)
     assert not any(item.unverified for item in result.items)

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from summaries.engine import InMemoryChunkCache, SummaryOptions, estimate, summarize
+from summaries.engine import InMemoryChunkCache, SummaryOptions, summarize
+from summaries.engine.estimate import estimate
 from summaries.engine.synthetic import make_message, synthetic_conversation
 from summaries.llm.errors import LLMBadOutput
 from summarybot.errors import BudgetExceeded, InvalidInput

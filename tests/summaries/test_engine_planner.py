@@ -123,9 +123,9 @@ def test_reduce_groups_fit_the_budget_and_hold_at_least_two() -> None:
     # The ninth fits with no neighbour: it goes up a level as it is, without a call of its own.
     assert [len(g) for g in groups] == [2, 2, 2, 2, 1]
     # A lone trailing summary joins the previous group when that still fits.
-    assert group_for_reduce([400] * 5, budget=1_200) == [range(0, 3), range(3, 5)]
-    assert group_for_reduce([300] * 5, budget=1_000) == [range(0, 3), range(3, 5)]
-    assert group_for_reduce([100] * 5, budget=1_000) == [range(0, 5)]
+    assert group_for_reduce([400] * 5, budget=1_200) == [range(3), range(3, 5)]
+    assert group_for_reduce([300] * 5, budget=1_000) == [range(3), range(3, 5)]
+    assert group_for_reduce([100] * 5, budget=1_000) == [range(5)]
 
 
 def test_a_context_too_small_for_two_summaries_is_refused() -> None:

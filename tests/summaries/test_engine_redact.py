@@ -10,7 +10,7 @@ import pytest
 from summaries.engine.normalize import prepare
 from summaries.engine.options import SummaryOptions
 from summaries.engine.pipeline import summarize
-from summaries.engine.redact import luhn_valid, redact_text
+from summaries.engine.redact import luhn_valid, may_hold_pii, redact_text
 from summaries.engine.synthetic import make_message
 
 FAKE_JWT = (
@@ -29,6 +29,7 @@ FAKE_JWT = (
         ("server at 192.168.10.254, ok", "server at [ipv4], ok", "ipv4"),
         ("v6 is 2001:db8:85a3::8a2e:370:7334 now", "v6 is [ipv6] now", "ipv6"),
         ("link-local fe80::1 here", "link-local [ipv6] here", "ipv6"),
+        ("full 2001:0db8:85a3:0000:0000:8a2e:0370:7334 form", "full [ipv6] form", "ipv6"),
         ("card 4111 1111 1111 1111 exp", "card [card] exp", "card"),
         ("card 5500-0000-0000-0004", "card [card]", "card"),
         ("key sk-proj-Abc123def456GHI789jkl012mno345", "key [secret]", "openai_key"),
@@ -43,11 +44,20 @@ FAKE_JWT = (
             "bot token [secret]",
             "discord_token",
         ),
-        ("header Authorization: Bearer abcdefghij0123456789xyz", "header Authorization: Bearer [secret]", "bearer_token"),
+        (
+            "header Authorization: Bearer abcdefghij0123456789xyz",
+            "header Authorization: Bearer [secret]",
+            "bearer_token",
+        ),
         ("db password=hunter2!!", "db password=[secret]", "password"),
         ('set API_KEY: "s3cr3t-value" then', "set API_KEY: [secret] then", "password"),
-        ("use postgres://admin:pa55w0rd@db.internal:5432/app", "use postgres://[credentials]@db.internal:5432/app", "url_credentials"),
+        (
+            "use postgres://admin:pa55w0rd@db.internal:5432/app",
+            "use postgres://[credentials]@db.internal:5432/app",
+            "url_credentials",
+        ),
         ("open https://user:tok@example.com/x", "open https://[credentials]@example.com/x", "url_credentials"),
+        ("local redis://admin:hunter2@localhost/0", "local redis://[credentials]@localhost/0", "url_credentials"),
         (
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY----- oops",
             "[secret] oops",
@@ -59,6 +69,9 @@ def test_each_kind_is_replaced_by_its_placeholder_and_counted(text: str, expecte
     redacted, counts = redact_text(text)
     assert redacted == expected
     assert counts == {kind: 1}
+    # The cheap gate preparation uses must let every one of them through to the rules.
+    assert may_hold_pii(text)
+    assert prepare([make_message(0, text)], SummaryOptions()).messages[0].text == expected
 
 
 @pytest.mark.parametrize(

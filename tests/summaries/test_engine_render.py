@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from summaries.engine.render import jump_url, render_discord, render_json, render_markdown
 from summaries.engine.render import discord_limits as limits
+from summaries.engine.render import jump_url, render_discord, render_json, render_markdown
 from summaries.engine.types import CallUsage, SummaryItem, SummaryResult, Usage
 
 GUILD, CHANNEL, THREAD = 111, 222, 333
@@ -23,8 +23,8 @@ def result_with(items: list[SummaryItem], **extra: object) -> SummaryResult:
         "items": items,
         "message_count": 120,
         "participant_count": 5,
-        "first_message_at": datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc),
-        "last_message_at": datetime(2026, 3, 2, 11, 30, tzinfo=timezone.utc),
+        "first_message_at": datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        "last_message_at": datetime(2026, 3, 2, 11, 30, tzinfo=UTC),
         "guild_id": GUILD,
         "channel_id": CHANNEL,
     }
@@ -48,7 +48,9 @@ def test_markdown_links_every_cited_point_to_its_messages() -> None:
         message_channels={12: THREAD},
     )
     markdown = render_markdown(result, title="#general")
-    assert markdown.startswith("# #general\n\n*120 messages · 5 participants · 2026-03-02 09:00–11:30 UTC · gpt-4o-mini*")
+    assert markdown.startswith(
+        "# #general\n\n*120 messages · 5 participants · 2026-03-02 09:00–11:30 UTC · gpt-4o-mini*"
+    )
     assert "The team planned the release. ([1](https://discord.com/channels/111/222/10))" in markdown
     assert (
         "- Use Postgres ([1](https://discord.com/channels/111/222/11) [2](https://discord.com/channels/111/333/12))"
@@ -75,7 +77,9 @@ def test_every_page_respects_discord_limits_and_no_point_is_split(points: int) -
     assert not rendering.fell_back_to_file
     for page in rendering.pages:
         assert limits.violations(page) == []
-    values = "\n".join(field["value"] for page in rendering.pages for embed in page for field in embed.get("fields", ()))
+    values = "\n".join(
+        field["value"] for page in rendering.pages for embed in page for field in embed.get("fields", ())
+    )
     for n in range(points):
         # Whole points, each exactly once, each with its links.
         assert values.count(f"• point {n} ") == 1

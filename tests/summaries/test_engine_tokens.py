@@ -55,8 +55,31 @@ def test_counting_and_truncating() -> None:
     counter = TokenCounter("gpt-4o-mini")
     assert counter.count("hello world") == 2
     assert counter.count_many(["hello", "hello world", ""]) == [1, 2, 0]
-    assert counter.count_chat([{"content": "hello world"}]) == 2 + tokens.TOKENS_PER_CHAT_MESSAGE + tokens.TOKENS_PER_REQUEST
+    assert (
+        counter.count_chat([{"content": "hello world"}])
+        == 2 + tokens.TOKENS_PER_CHAT_MESSAGE + tokens.TOKENS_PER_REQUEST
+    )
     long_text = "word " * 500
     cut = counter.truncate(long_text, 50)
     assert cut.endswith("…[truncated]") and counter.count(cut) <= 60
     assert counter.truncate("short", 50) == "short"
+
+
+def test_counting_many_texts_at_once_matches_counting_each_alone() -> None:
+    from summaries.engine.synthetic import synthetic_conversation
+
+    chat = [m.content for m in synthetic_conversation(500, seed=8)]
+    edges = ["ok?", "¿qué?", "```py\nx = 1\n```", "123", "456 789", "naïve café 日本語", "'s", " lead", "trail "]
+    for tokenizer in (TokenCounter("gpt-4o-mini"), TokenCounter("gpt-4-turbo")):
+        # Exact on chat, with duplicates folded and without.
+        assert tokenizer.count_many(chat) == [tokenizer.count(t) for t in chat]
+        distinct = list(dict.fromkeys(chat))
+        assert tokenizer.count_many(distinct) == [tokenizer.count(t) for t in distinct]
+        # At worst one more at a text starting with punctuation; never fewer (budgets must hold).
+        many = tokenizer.count_many(edges + chat[:3])
+        alone = [tokenizer.count(t) for t in edges + chat[:3]]
+        assert all(0 <= m - a <= 1 for m, a in zip(many, alone))
+    counter = TokenCounter("gpt-4o-mini")
+    # A text holding the separator itself falls back to one encoding per text.
+    assert counter.count_many(["a\x1eb", "c"]) == [counter.count("a\x1eb"), 1]
+    assert counter.count_many([]) == [] and counter.count_many(["hello world"]) == [2]

@@ -65,6 +65,7 @@ def test_a_malformed_export_exits_2_with_one_clear_line_on_stderr() -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert completed.returncode == 2
     assert completed.stdout == ""

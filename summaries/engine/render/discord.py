@@ -13,8 +13,8 @@ from typing import Any
 from ..formats import get_format
 from ..types import SummaryResult
 from . import discord_limits as limits
-from .citations import citation_links, point_text
 from .markdown import describe, render_markdown
+from .points import citation_links, point_text
 
 EMBED_COLOR = 0x5865F2
 MAX_CITATIONS = 3  # each link costs ~90 characters of the 6000 a message may carry

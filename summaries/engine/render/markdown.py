@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..formats import get_format
 from ..types import SummaryResult
-from .citations import citation_links, point_text
+from .points import citation_links, point_text
 
 MAX_CITATIONS = 5
 

@@ -1,4 +1,4 @@
-"""Citations of a summary point as links, shared by the Markdown and Discord renderers."""
+"""A summary point as rendered text: its owner, its unverified flag and its numbered jump links."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def citation_urls(result: SummaryResult, item: SummaryItem, limit: int) -> list[
 
 
 def citation_links(result: SummaryResult, item: SummaryItem, limit: int) -> str:
-    """"[1](url) [2](url)": numbered per point, since a point rarely cites more than a few messages."""
+    """ "[1](url) [2](url)": numbered per point, since a point rarely cites more than a few messages."""
     return " ".join(f"[{n}]({url})" for n, url in enumerate(citation_urls(result, item, limit), 1))
 
 
