@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 from .options import SummaryOptions
-from .redact import Redactor, may_hold_pii
+from .redact import Redactor, may_hold_pii, pii_candidates
 from .types import Attachment, ChatMessage, EmbedInfo
 
 _MARKUP = re.compile(
@@ -162,6 +162,18 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _redact(prepared: list[PreparedMessage], redactor: Redactor) -> None:
+    """Redact in place, once every text is normalized: the batch gate picks the few texts that could hold
+    anything, in one pass over all of them, and only those go through the rules."""
+    for index in pii_candidates([m.text for m in prepared]):
+        message = prepared[index]
+        text = message.text
+        # Nothing redactable fits in five characters (the shortest, an email, needs six): "ok", "lol", "+1".
+        if len(text) > 5 and may_hold_pii(text):
+            message.text = text = redactor.redact(text)
+            message.has_code = "```" in text
+
+
 def prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> PreparedConversation:
     """Drop, normalize, redact and number the messages, oldest first."""
     with gc_paused():
@@ -177,7 +189,6 @@ def _prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> Prepar
         # Snowflakes grow with time, so the id order is the chronological order.
         messages = sorted({m.id: m for m in messages}.values(), key=lambda m: m.id)
     redactor = Redactor() if options.redact_pii else None
-    redact = redactor.redact if redactor is not None else None
     prepared: list[PreparedMessage] = []
     append = prepared.append
     index_of: dict[int, int] = {}
@@ -221,9 +232,6 @@ def _prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> Prepar
             continue
         if message.kind == "system":
             text = "[system] " + text
-        # Nothing redactable fits in five characters (the shortest, an email, needs six): "ok", "lol", "+1".
-        if redact is not None and len(text) > 5 and may_hold_pii(text):
-            text = redact(text)
         index = len(prepared)
         index_of[message.id] = index
         reply_to = message.reply_to
@@ -243,6 +251,8 @@ def _prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> Prepar
                 "```" in text,
             )
         )
+    if redactor is not None:
+        _redact(prepared, redactor)
     first = messages[0] if messages else None
     return PreparedConversation(
         messages=prepared,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from summarybot.errors import BudgetExceeded, InvalidInput
 
@@ -11,7 +11,7 @@ from ..llm.base import ChatProvider
 from .cache import ChunkCache
 from .citations import CitationMap
 from .costs import cost_usd
-from .estimate import build_plan, estimate_plan
+from .estimate import Estimate, build_plan, estimate_plan
 from .formats import get_format
 from .language import detect_language
 from .mapreduce import MapReduceSummarizer, ProgressCallback
@@ -100,8 +100,14 @@ async def summarize(
     provider: ChatProvider | None,
     cache: ChunkCache | None = None,
     on_progress: ProgressCallback | None = None,
+    preflight: Callable[[Estimate], Awaitable[None]] | None = None,
 ) -> SummaryResult:
     """Summarize `messages`. With `provider=None` the offline extractive engine runs (no network).
+
+    `preflight`, when given, is awaited once with the plan's Estimate after planning and before the first
+    LLM call (never for the offline engine, which costs nothing): the caller's last word on cost, such as
+    a guild's monthly budget, decided on the very plan that will run rather than on a second preparation.
+    Whatever it raises aborts the summary with no call made.
 
     Raises InvalidInput when nothing is left to summarize, BudgetExceeded (before any call) when the plan
     would exceed `options.max_prompt_tokens`, and the LLMError family when the provider fails.
@@ -149,6 +155,8 @@ async def summarize(
             "or raise SUMMARY_MAX_TOKENS_PER_REQUEST.",
             details=planned.to_dict() | {"max_prompt_tokens": options.max_prompt_tokens},
         )
+    if preflight is not None:
+        await preflight(planned)
     logger.info(
         "summarizing %d messages in %d chunk(s), about %d calls",
         planned.message_count,

@@ -25,7 +25,7 @@ from botrunner.discord_errors import DiscordMissingAccess
 from botrunner.discord_rest import DiscordRest
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
-from summaries.engine.estimate import estimate
+from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
 from summaries.engine.types import ChatMessage, SummaryResult
 from summaries.llm.factory import build_provider
@@ -131,8 +131,9 @@ async def _fetch_and_summarize(
         flusher = asyncio.create_task(_flush_progress(job, progress, stop, rest))
         try:
             fetched = await _fetch(job, rest, after_id, progress)
-            if provider is not None:
-                planned = estimate(fetched.messages, options, context_tokens=provider.context_tokens)
+
+            async def check_budget(planned: Estimate) -> None:
+                # On the plan summarize() will run: one preparation per job, and the budget sees its cost.
                 await sync_to_async(budget_check)(
                     guild=guild, estimated_tokens=planned.prompt_tokens + planned.max_completion_tokens,
                     estimated_cost_usd=planned.cost_usd,
@@ -151,7 +152,8 @@ async def _fetch_and_summarize(
             progress.set(status=JobStatus.SUMMARIZING, percent=SUMMARIZE_BAND[0], detail="Summarizing…")
             try:
                 result = await summarize(
-                    fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress
+                    fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress,
+                    preflight=check_budget,
                 )
             finally:
                 if provider is not None:
@@ -267,7 +269,7 @@ async def _publish(job_id: Any, *, status: str, percent: int, detail: str) -> No
             f"job.{job_id}", {"type": "job.progress", "job_id": str(job_id), "status": status, "progress": percent,
                               "detail": detail},
         )
-    except Exception as exc:  # live progress is a nicety: a dead Redis must not fail the job
+    except Exception as exc:  # noqa: BLE001  live progress is a nicety: a dead Redis must not fail the job
         logger.warning("progress publish failed", extra={"job_id": str(job_id), "error": type(exc).__name__})
 
 

@@ -135,3 +135,39 @@ async def test_an_explicit_language_is_asked_for_and_reported(fake_openai, make_
     system = fake_openai.chat_requests[0].messages[0]["content"]
     assert "Write in Spanish" in system
     assert result.language == "Spanish"
+
+
+@pytestmark_llm
+async def test_preflight_gets_the_plans_estimate_before_the_first_call(fake_openai, make_provider) -> None:
+    messages = synthetic_conversation(800, seed=9)
+    seen: list[tuple[object, int]] = []
+
+    async def preflight(planned) -> None:  # type: ignore[no-untyped-def]
+        seen.append((planned, len(fake_openai.chat_requests)))
+
+    result = await summarize(messages, OPTIONS, provider=make_provider(context_tokens=6_000), preflight=preflight)
+
+    ((planned, requests_before),) = seen  # awaited exactly once
+    assert planned == estimate(messages, OPTIONS, context_tokens=6_000)
+    assert requests_before == 0
+    # An upper bound of what then ran (replies shorter than their ceiling may pack into fewer reduces).
+    assert 1 < len(fake_openai.chat_requests) == result.usage.llm_calls <= planned.llm_calls
+    assert result.usage.prompt_tokens <= planned.prompt_tokens
+
+
+@pytestmark_llm
+async def test_a_failing_preflight_aborts_the_summary_with_no_call_made(fake_openai, make_provider) -> None:
+    async def over_budget(planned) -> None:  # type: ignore[no-untyped-def]
+        raise BudgetExceeded(f"needs {planned.prompt_tokens} tokens")
+
+    with pytest.raises(BudgetExceeded, match="needs"):
+        await summarize(synthetic_conversation(120, seed=4), OPTIONS, provider=make_provider(), preflight=over_budget)
+    assert fake_openai.chat_requests == []
+
+
+async def test_the_offline_engine_runs_no_preflight() -> None:
+    async def preflight(planned) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("the offline engine costs nothing and has no plan to check")
+
+    result = await summarize(synthetic_conversation(50), SummaryOptions(), provider=None, preflight=preflight)
+    assert result.usage.llm_calls == 0

@@ -143,6 +143,27 @@ def test_5000_message_window_map_reduces_through_openai_and_records_usage(world,
     assert cited_links(result_edit(fake, payload))
 
 
+
+def test_a_window_costing_more_than_the_monthly_token_budget_fails_before_any_llm_call(world, settings):
+    fake, guild, channel, alice, bob = world
+    chatter(fake, channel, alice, bob, 300)
+    # Accepted at request time (nothing spent yet), refused once the fetched window is planned.
+    Guild.objects.filter(id=guild.id).update(monthly_token_budget=2_000)
+    with FakeOpenAI() as llm:
+        settings.SUMMARY_PROVIDER = "openai"
+        settings.OPENAI_API_KEY = "sk-test"
+        settings.OPENAI_BASE_URL = llm.base_url
+        payload = deferred_interaction(fake, channel, alice)
+        job = slash_job(payload, guild, channel, alice, message_limit=300)
+
+        assert run_summary_job(str(job.pk)) == "failed: budget_exceeded"
+        assert llm.chat_requests == []
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "budget_exceeded")
+    assert "monthly budget of 2,000 tokens" in job.error_message
+    assert not Summary.objects.exists() and not UsageRecord.objects.exists()
+
 def test_rate_limited_history_fetch_is_waited_out(world, settings):
     fake, guild, channel, alice, bob = world
     settings.OPENAI_API_KEY = ""
@@ -272,8 +293,11 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
             "SUMMARY_CONTEXT_TOKENS": "8000",
         }
         worker = subprocess.Popen(
-            [sys.executable, "-c", f"import django; django.setup(); from summaries.tasks import run_summary_job; "
-                                   f"run_summary_job({str(job.pk)!r})"],
+            [
+                sys.executable,
+                "-c",
+                f"import django; django.setup(); from summaries.tasks import run_summary_job; run_summary_job({str(job.pk)!r})",
+            ],
             cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "summarybot.settings"},
         )
         try:
