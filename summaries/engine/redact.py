@@ -28,7 +28,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     (
         "password",
         (
-            r"(?i:\b(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?key|auth[_-]?token|token)"
+            # Not \b: "DB_PASSWORD=" must match too, and "_" is a word character.
+            r"(?i:(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?key|auth[_-]?token|token)"
             r"\s*[:=]\s*)[\"']?[^\s\"',;]{3,}[\"']?"
         ),
     ),
@@ -87,7 +88,7 @@ def may_hold_pii(text: str) -> bool:
         return True
     if "_" in text and ("gh" in text or "github_pat_" in text):
         return True
-    if "AKIA" in text or "ASIA" in text or "earer" in text:
+    if "AKIA" in text or "ASIA" in text or "earer" in text or "EARER" in text:
         return True
     if ":" in text or "=" in text:
         lowered = text.lower()
@@ -118,7 +119,7 @@ def _gates(text: str) -> list[str]:
     dots = text.count(".")
     if dots >= 2:
         kinds.append("discord_token")
-    if ":" in text or "=" in text or "earer" in text:
+    if ":" in text or "=" in text or "earer" in text or "EARER" in text:
         lowered = text.lower()
         if "bearer" in lowered:
             kinds.append("bearer_token")

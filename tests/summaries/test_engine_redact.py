@@ -50,6 +50,8 @@ FAKE_JWT = (
             "bearer_token",
         ),
         ("db password=hunter2!!", "db password=[secret]", "password"),
+        ("export DB_PASSWORD = hunter2", "export DB_PASSWORD = [secret]", "password"),
+        ("BEARER ABCDEFGHIJ0123456789XYZ in caps", "BEARER [secret] in caps", "bearer_token"),
         ('set API_KEY: "s3cr3t-value" then', "set API_KEY: [secret] then", "password"),
         (
             "use postgres://admin:pa55w0rd@db.internal:5432/app",
@@ -113,6 +115,17 @@ def test_preparation_redacts_text_and_tags_and_totals_the_counts() -> None:
     assert conversation.redactions == {"email": 2, "openai_key": 1}
 
 
+def test_preparation_catches_uppercase_bearer_and_prefixed_password_keys() -> None:
+    messages = [
+        make_message(0, "ok"),
+        make_message(1, "BEARER ABCDEFGHIJ0123456789XYZ"),
+        make_message(2, "set DB_PASSWORD=hunter2 please"),
+    ]
+    conversation = prepare(messages, SummaryOptions())
+    assert [m.text for m in conversation.messages][1:] == ["BEARER [secret]", "set DB_PASSWORD=[secret] please"]
+    assert conversation.redactions == {"bearer_token": 1, "password": 1}
+
+
 def test_redaction_can_be_turned_off() -> None:
     conversation = prepare([make_message(0, "mail bob@example.com")], SummaryOptions(redact_pii=False))
     assert conversation.messages[0].text == "mail bob@example.com"
@@ -131,3 +144,37 @@ def test_secrets_never_reach_the_result_or_the_logs(caplog: pytest.LogCaptureFix
     assert secret not in stored and "ops@example.com" not in stored
     assert secret not in caplog.text and "ops@example.com" not in caplog.text
     assert result.redactions == {"openai_key": 1, "email": 1}
+
+
+SCATTERED = [
+    "write to jane.doe+work@example.co.uk today",
+    "call me at +1 (555) 123-4567",
+    "server at 192.168.10.254, ok",
+    "link-local fe80::1 here",
+    "card 4111 1111 1111 1111 exp",
+    "key sk-proj-Abc123def456GHI789jkl012mno345",
+    "token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgHiJ",
+    "aws AKIAIOSFODNN7EXAMPLE key",
+    "slack xoxb-123456789012-abcdefghijkl",
+    f"jwt {FAKE_JWT}",
+    "bot token MTA5ODc2NTQzMjEwOTg3NjU0Mw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB",
+    "header Authorization: Bearer abcdefghij0123456789xyz",
+    "db password = hunter2!!",
+    "use postgres://admin:pa55w0rd@db.internal:5432/app",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- oops",
+]
+
+
+@pytest.mark.parametrize("separator_in_chat", [False, True])
+def test_a_conversation_is_redacted_as_each_message_alone(separator_in_chat: bool) -> None:
+    # Preparation gates the whole conversation at once and maps hits back to messages: values at its
+    # first and last message and between multi-byte text must each land on their own message.
+    filler = ["ok", "naïve café 日本語 😀 v1.2 at 10:30", "the token expired yesterday", "see @Bob. and a::b"]
+    texts = [SCATTERED[0]]
+    for position, text in enumerate(SCATTERED[1:]):
+        texts += [filler[position % len(filler)], text]
+    if separator_in_chat:
+        texts.insert(3, "odd \x1e byte")
+    prepared = prepare([make_message(i, t) for i, t in enumerate(texts)], SummaryOptions())
+    assert [m.text for m in prepared.messages] == [redact_text(t)[0].strip() for t in texts]
+    assert sum(prepared.redactions.values()) == len(SCATTERED)
