@@ -79,6 +79,14 @@ def test_counting_many_texts_at_once_matches_counting_each_alone() -> None:
         many = tokenizer.count_many(edges + chat[:3])
         alone = [tokenizer.count(t) for t in edges + chat[:3]]
         assert all(0 <= m - a <= 1 for m, a in zip(many, alone))
+    # "ouched!" (o200k) and " filler!" (cl100k) end in a token whose bytes, with the next token's, hold
+    # the separator token's bytes across the boundary between the two: that is not a separator.
+    straddling = ["untouched!", "x", " filler!", "y", "ouched!", "z"]
+    # Special-token text in chat is ordinary text, in one pass as alone.
+    special = ["see <|endoftext|> here", "<|endofprompt|>", "<|fim_prefix|>x"]
+    for tokenizer in (TokenCounter("gpt-4o-mini"), TokenCounter("gpt-4-turbo")):
+        assert tokenizer.count_many(straddling) == [tokenizer.count(t) for t in straddling]
+        assert tokenizer.count_many(special) == [tokenizer.count(t) for t in special]
     counter = TokenCounter("gpt-4o-mini")
     # A text holding the separator itself falls back to one encoding per text.
     assert counter.count_many(["a\x1eb", "c"]) == [counter.count("a\x1eb"), 1]
