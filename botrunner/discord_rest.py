@@ -471,8 +471,13 @@ class DiscordRest:
         file: tuple[str, bytes] | None,
         view_components: Sequence[dict[str, Any]] | None = None,
         channel_payload: dict[str, Any] | None = None,
+        reply_to: int | None = None,
+        channel_id: int | None = None,
     ) -> discord.http.MultipartParameters:
         extra: dict[str, Any] = {}
+        if reply_to is not None:
+            # A reply to a message deleted meanwhile is still posted, as a plain message.
+            extra["message_reference"] = {"message_id": reply_to, "channel_id": channel_id, "fail_if_not_exists": False}
         if channel_payload is not None:
             extra["channel_payload"] = channel_payload  # a forum post: the message nests under "message"
         made = _file(file)
@@ -496,9 +501,20 @@ class DiscordRest:
         embeds: Sequence[dict[str, Any]] = (),
         file: tuple[str, bytes] | None = None,
         view_components: Sequence[dict[str, Any]] | None = None,
+        reply_to: int | None = None,
     ) -> int:
-        """Post a message (embeds as Discord JSON dicts, one file as (name, bytes)); returns its id."""
-        with self._message_params(content=content, embeds=embeds, file=file, view_components=view_components) as params:
+        """Post a message (embeds as Discord JSON dicts, one file as (name, bytes)); returns its id.
+
+        `reply_to`: the id of a message in the same channel to answer (shown as a reply, without a ping).
+        """
+        with self._message_params(
+            content=content,
+            embeds=embeds,
+            file=file,
+            view_components=view_components,
+            reply_to=reply_to,
+            channel_id=channel_id,
+        ) as params:
             try:
                 data = await self._call(self.client.http.send_message(channel_id, params=params), channel_id=channel_id)
             except DiscordMissingAccess as exc:

@@ -1,25 +1,337 @@
-"""Guild and channel configuration."""
+"""Guild and channel configuration, the gateway mirror of guilds and channels, and members' opt-outs.
+
+The mirror functions take plain dataclasses, never discord.py objects: the bot cog converts, so these
+rules stay testable without a gateway and usable from the worker or the admin.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from guilds.models import Channel, ChannelKind, Guild
+from guilds.models import Channel, ChannelKind, Guild, MemberOptOut
+from summaries.services.usage import MonthUsage, usage_this_month
+from summarybot.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
 DEMO_GUILD_ID = 100000000000000001
 DEMO_CHANNEL_ID = 100000000000000002
 
+# Discord channel type numbers -> our kinds (https://discord.com/developers/docs/resources/channel).
+_KIND_BY_DISCORD_TYPE: dict[int, str] = {
+    0: ChannelKind.TEXT,
+    2: ChannelKind.VOICE,
+    4: ChannelKind.CATEGORY,
+    5: ChannelKind.ANNOUNCEMENT,
+    10: ChannelKind.ANNOUNCEMENT_THREAD,
+    11: ChannelKind.PUBLIC_THREAD,
+    12: ChannelKind.PRIVATE_THREAD,
+    13: ChannelKind.STAGE,
+    15: ChannelKind.FORUM,
+    16: ChannelKind.MEDIA,
+}
+_THREAD_KINDS = frozenset({ChannelKind.PUBLIC_THREAD, ChannelKind.PRIVATE_THREAD, ChannelKind.ANNOUNCEMENT_THREAD})
+
+# What /summary-config (and any other front door) may change on a guild; the rest is operator-only.
+GUILD_CONFIG_FIELDS = frozenset(
+    {
+        "default_format",
+        "default_language",
+        "redact_pii",
+        "opt_out_marker",
+        "reaction_trigger_emoji",
+        "member_cooldown_seconds",
+    }
+)
+CHANNEL_CONFIG_FIELDS = frozenset(
+    {"enabled", "allow_when_locked", "format_override", "language_override", "redact_pii_override"}
+)
+
+
+def channel_kind(discord_type: int) -> str:
+    return _KIND_BY_DISCORD_TYPE.get(discord_type, ChannelKind.OTHER)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelData:
+    """A channel or thread as the gateway described it, reduced to what the mirror keeps."""
+
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None = None
+    is_locked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GuildData:
+    id: int
+    name: str
+    icon_hash: str = ""
+    owner_id: int | None = None
+
+
+_CUSTOM_EMOJI = re.compile(r"^(?:<a?:\w{2,32}:\d{15,21}>|\w{2,32})$")
+
+
+def _check_trigger_emoji(value: str) -> None:
+    """A unicode emoji, a custom one as Discord writes it (<:name:id>), or a custom emoji's name."""
+    if not value or _CUSTOM_EMOJI.match(value):
+        return
+    if len(value) <= 16 and not any(ch.isspace() for ch in value) and not value.isascii():
+        return  # unicode emoji, including sequences joined with ZWJ or variation selectors
+    raise InvalidInput(f"{value!r} is not an emoji; send the emoji itself, like 📝, or 'off'.")
+
+
+def _validation_message(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in exc.message_dict.items())
+    return " ".join(exc.messages)
+
 
 @transaction.atomic
 def demo_guild_seed() -> Guild:
-    guild, _ = Guild.objects.get_or_create(
-        pk=DEMO_GUILD_ID, defaults={"name": "Demo Server", "bot_present": False}
-    )
+    guild, _ = Guild.objects.get_or_create(pk=DEMO_GUILD_ID, defaults={"name": "Demo Server", "bot_present": False})
     Channel.objects.get_or_create(
         pk=DEMO_CHANNEL_ID, defaults={"guild": guild, "name": "general", "kind": ChannelKind.TEXT}
     )
     return guild
+
+
+# ------------------------------------------------------------------------------------- mirror
+def _channel_upsert(guild_id: int, data: ChannelData) -> Channel:
+    mirrored = {
+        "guild_id": guild_id,
+        "name": data.name[:100],
+        "kind": data.kind,
+        "parent_id": data.parent_id,
+        "is_locked": data.is_locked,
+        "deleted_at": None,
+    }
+    channel, _ = Channel.objects.update_or_create(pk=data.id, defaults=mirrored)
+    return channel
+
+
+_MIRRORED_FIELDS = ("guild_id", "name", "kind", "parent_id", "is_locked", "deleted_at")
+
+
+def _channels_mirror(guild_id: int, channels: Sequence[ChannelData], now: datetime) -> None:
+    """Bring a guild's channel rows in line with the full list, in a few queries whatever its size.
+
+    Every (re)connection replays GUILD_CREATE for every guild: when nothing changed this is one SELECT.
+    """
+    existing = Channel.objects.in_bulk([c.id for c in channels])
+    created: list[Channel] = []
+    changed: list[Channel] = []
+    for data in channels:
+        wanted = {
+            "guild_id": guild_id,
+            "name": data.name[:100],
+            "kind": data.kind,
+            "parent_id": data.parent_id,
+            "is_locked": data.is_locked,
+            "deleted_at": None,
+        }
+        row = existing.get(data.id)
+        if row is None:
+            created.append(Channel(id=data.id, **wanted))
+        elif any(getattr(row, name) != value for name, value in wanted.items()):
+            for name, value in wanted.items():
+                setattr(row, name, value)
+            row.updated_at = now  # bulk_update skips auto_now
+            changed.append(row)
+    Channel.objects.bulk_create(created, batch_size=500)
+    Channel.objects.bulk_update(changed, [*_MIRRORED_FIELDS, "updated_at"], batch_size=500)
+    gone = (
+        Channel.objects.filter(guild_id=guild_id, deleted_at__isnull=True)
+        .exclude(pk__in=[c.id for c in channels])
+        .exclude(kind__in=_THREAD_KINDS)
+        .update(deleted_at=now, updated_at=now)
+    )
+    if created or changed or gone:
+        logger.info(
+            "channels mirrored",
+            extra={
+                "guild_id": guild_id,
+                "channels_created": len(created),
+                "channels_changed": len(changed),
+                "channels_gone": gone,
+            },
+        )
+
+
+@transaction.atomic
+def guild_sync(*, guild: GuildData, channels: Sequence[ChannelData] | None = None) -> Guild:
+    """Mirror a guild the bot is in (GUILD_CREATE, GUILD_UPDATE); keeps its configuration.
+
+    With `channels` (GUILD_CREATE carries the full list) the guild's channels are upserted and the ones
+    no longer listed are marked deleted. Threads are left alone: GUILD_CREATE lists only active ones.
+    """
+    now = timezone.now()
+    row = Guild.objects.select_for_update().filter(pk=guild.id).first()
+    wanted = {
+        "name": guild.name[:100],
+        "icon_hash": guild.icon_hash or "",
+        "owner_id": guild.owner_id,
+        "bot_present": True,
+        "left_at": None,
+    }
+    if row is None:
+        row = Guild(pk=guild.id, joined_at=now, **wanted)
+        row.save()
+    elif any(getattr(row, name) != value for name, value in wanted.items()):
+        if not row.bot_present:
+            row.joined_at = now  # back after being removed
+        for name, value in wanted.items():
+            setattr(row, name, value)
+        row.save()
+    if channels is not None:
+        _channels_mirror(guild.id, channels, now)
+    logger.info("guild mirrored", extra={"guild_id": guild.id, "channels": None if channels is None else len(channels)})
+    return row
+
+
+def guild_left(*, guild_id: int) -> None:
+    """The bot was removed (or the guild deleted): keep the configuration and history, mark it absent."""
+    changed = Guild.objects.filter(pk=guild_id, bot_present=True).update(bot_present=False, left_at=timezone.now())
+    if changed:
+        logger.info("guild left", extra={"guild_id": guild_id})
+
+
+def channel_sync(*, guild_id: int, channel: ChannelData) -> Channel | None:
+    """Mirror one created or updated channel/thread; its summary configuration is kept.
+
+    Returns None when the guild is not mirrored (an event racing the bot's own GUILD_CREATE).
+    """
+    if not Guild.objects.filter(pk=guild_id).exists():
+        logger.info("channel event for an unknown guild", extra={"guild_id": guild_id, "channel_id": channel.id})
+        return None
+    with transaction.atomic():
+        return _channel_upsert(guild_id, channel)
+
+
+def channel_deleted(*, channel_id: int) -> None:
+    """Mark a channel (and, when it is a parent, its threads) deleted; rows stay for history."""
+    now = timezone.now()
+    Channel.objects.filter(pk=channel_id, deleted_at__isnull=True).update(deleted_at=now)
+    Channel.objects.filter(parent_id=channel_id, kind__in=_THREAD_KINDS, deleted_at__isnull=True).update(deleted_at=now)
+
+
+# -------------------------------------------------------------------------------- configuration
+@transaction.atomic
+def guild_config_update(*, guild_id: int, changes: Mapping[str, Any]) -> Guild:
+    """Change a guild's summary settings; raises InvalidInput naming each bad value, NotFound if unknown."""
+    unknown = set(changes) - GUILD_CONFIG_FIELDS
+    if unknown:
+        raise InvalidInput(f"These settings cannot be changed here: {', '.join(sorted(unknown))}.")
+    guild = Guild.objects.select_for_update().filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    if "reaction_trigger_emoji" in changes:
+        _check_trigger_emoji(str(changes["reaction_trigger_emoji"]))
+    for name, value in changes.items():
+        setattr(guild, name, value)
+    try:
+        guild.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc), details=getattr(exc, "message_dict", {})) from None
+    guild.save(update_fields=[*changes, "updated_at"])
+    logger.info("guild config changed", extra={"guild_id": guild_id, "fields": sorted(changes)})
+    return guild
+
+
+@transaction.atomic
+def channel_config_update(*, guild_id: int, channel_id: int, changes: Mapping[str, Any]) -> Channel:
+    """Change one channel's summary settings (enable/disable, allow a locked channel, overrides)."""
+    unknown = set(changes) - CHANNEL_CONFIG_FIELDS
+    if unknown:
+        raise InvalidInput(f"These channel settings cannot be changed here: {', '.join(sorted(unknown))}.")
+    channel = (
+        Channel.objects.select_for_update().filter(pk=channel_id, guild_id=guild_id, deleted_at__isnull=True).first()
+    )
+    if channel is None:
+        raise NotFound(f"Channel {channel_id} is not known in this server.")
+    for name, value in changes.items():
+        setattr(channel, name, value)
+    try:
+        channel.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc), details=getattr(exc, "message_dict", {})) from None
+    channel.save(update_fields=[*changes, "updated_at"])
+    logger.info(
+        "channel config changed", extra={"guild_id": guild_id, "channel_id": channel_id, "fields": sorted(changes)}
+    )
+    return channel
+
+
+# ------------------------------------------------------------------------------------ opt-outs
+def member_optout_create(*, user_id: int, guild_id: int | None) -> bool:
+    """Opt a member out (in one guild, or everywhere with guild_id None); False if already opted out."""
+    if guild_id is not None and not Guild.objects.filter(pk=guild_id).exists():
+        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    try:
+        with transaction.atomic():
+            _, created = MemberOptOut.objects.get_or_create(user_id=user_id, guild_id=guild_id)
+    except IntegrityError:
+        # A concurrent request created the same opt-out: the unique constraint answered for us.
+        created = False
+    if created:
+        logger.info("member opted out", extra={"user_id": user_id, "guild_id": guild_id})
+    return created
+
+
+def member_optout_delete(*, user_id: int, guild_id: int | None) -> bool:
+    """Remove the member's opt-out for this scope; False when there was none."""
+    deleted, _ = MemberOptOut.objects.filter(user_id=user_id, guild_id=guild_id).delete()
+    if deleted:
+        logger.info("member opted in", extra={"user_id": user_id, "guild_id": guild_id})
+    return bool(deleted)
+
+
+# ------------------------------------------------------------------------------------- reads
+def guild_reaction_emoji(*, guild_id: int) -> str:
+    """The guild's reaction trigger emoji ("" when off or the guild is unknown)."""
+    return Guild.objects.filter(pk=guild_id).values_list("reaction_trigger_emoji", flat=True).first() or ""
+
+
+@dataclass(frozen=True, slots=True)
+class GuildConfig:
+    guild: Guild
+    # Channels whose configuration differs from the defaults (disabled, locked-but-allowed, overrides).
+    special_channels: list[Channel]
+    locked_channels: list[Channel]
+
+
+def guild_config_get(*, guild_id: int) -> GuildConfig:
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    live = Channel.objects.filter(guild=guild, deleted_at__isnull=True).order_by("name")
+    special = [
+        c
+        for c in live
+        if not c.enabled
+        or c.allow_when_locked
+        or c.format_override
+        or c.language_override
+        or c.redact_pii_override is not None
+    ]
+    locked = [c for c in live if c.is_locked and not c.allow_when_locked and c.kind not in _THREAD_KINDS]
+    return GuildConfig(guild=guild, special_channels=special, locked_channels=locked)
+
+
+def guild_usage(*, guild_id: int) -> MonthUsage:
+    """This month's tokens and cost of a guild, with its budgets (for /usage)."""
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    return usage_this_month(guild=guild)

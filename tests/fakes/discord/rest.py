@@ -53,6 +53,7 @@ class RestRoutes:
         r("POST", "/channels/{channel_id}/messages", self._post_message)
         r("PATCH", "/channels/{channel_id}/messages/{message_id}", self._patch_message)
         r("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message)
+        r("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self._add_reaction)
         r("POST", "/channels/{channel_id}/typing", self._typing)
         r("POST", "/channels/{channel_id}/threads", self._post_thread)
         r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._post_thread_from_message)
@@ -299,6 +300,22 @@ class RestRoutes:
         if ch.guild_id:
             payload["guild_id"] = str(ch.guild_id)
         await self._broadcast("MESSAGE_DELETE", payload)  # type: ignore[attr-defined]
+        return 204, None
+
+    async def _add_reaction(self, call: Call) -> tuple[int, Any]:
+        """The bot reacts: needs Read Message History, and Add Reactions unless someone reacted so already."""
+        emoji = call.params["emoji"]
+        with self._lock:
+            ch, perms = self._visible_channel(call.int_param("channel_id"))
+            message = ch.messages.get(call.int_param("message_id"))
+            if not perms & Permission.READ_MESSAGE_HISTORY:
+                raise _missing_access()
+            if message is None:
+                raise ApiError(404, 10008, "Unknown Message")
+            if not message.reactions.get(emoji) and not perms & Permission.ADD_REACTIONS:
+                raise _missing_permissions()
+            payload = self.reaction_add_payload(message, self.bot_user, emoji)  # type: ignore[attr-defined]
+        await self._broadcast("MESSAGE_REACTION_ADD", payload)  # type: ignore[attr-defined]
         return 204, None
 
     async def _typing(self, call: Call) -> tuple[int, Any]:

@@ -1,0 +1,57 @@
+"""Option choices and autocompletes shared by the cogs (formats, languages)."""
+
+from __future__ import annotations
+
+from discord import app_commands
+
+from guilds.models import SummaryFormat
+
+FORMAT_CHOICES: list[app_commands.Choice[str]] = [
+    app_commands.Choice(name=label, value=value) for value, label in SummaryFormat.choices
+]
+
+# The languages offered first; any code the model understands ("pt-BR", "fa") can still be typed.
+LANGUAGES: dict[str, str] = {
+    "auto": "Same as the conversation",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "pt": "Portuguese",
+    "pt-BR": "Portuguese (Brazil)",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "sv": "Swedish",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "zh": "Chinese",
+}
+_MAX_CHOICES = 25  # Discord's limit for an autocomplete answer
+
+
+def language_choices(current: str) -> list[app_commands.Choice[str]]:
+    """Languages whose code or name starts with (then contains) what the member typed."""
+    needle = current.strip().lower()
+    first, then = [], []
+    for code, name in LANGUAGES.items():
+        label = f"{name} ({code})"
+        if not needle or code.lower().startswith(needle) or name.lower().startswith(needle):
+            first.append(app_commands.Choice(name=label, value=code))
+        elif needle in label.lower():
+            then.append(app_commands.Choice(name=label, value=code))
+    choices = first + then
+    if needle and not any(c.value.lower() == needle for c in choices) and len(needle) <= 16:
+        # Let a code we do not list through; the service validates it.
+        choices.append(app_commands.Choice(name=current.strip(), value=current.strip()))
+    return choices[:_MAX_CHOICES]
+
+
+async def language_autocomplete(interaction: object, current: str) -> list[app_commands.Choice[str]]:
+    return language_choices(current)

@@ -1,0 +1,333 @@
+"""Mention Q&A: a member mentions the bot with a question; the worker answers it from the channel's
+recent conversation and replies.
+
+The bot calls `qa_request` (rate limit, channel rules, budget, enqueue); the django-q2 task calls
+`qa_answer`, which reads the history through the worker's Discord REST client, asks the model (or,
+offline, points at the most relevant messages), records usage and posts the reply. Answers are cached
+per channel, question and conversation state, so a repeated question costs no second model call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from botrunner.discord_rest import DiscordRest
+from guilds.models import Channel, Guild
+from summaries.engine.costs import cost_usd
+from summaries.engine.normalize import PreparedMessage, prepare
+from summaries.engine.options import SummaryOptions
+from summaries.engine.render.links import jump_url
+from summaries.engine.tokens import TokenCounter
+from summaries.engine.types import ChatMessage
+from summaries.llm.base import ChatProvider, ChatRequest
+from summaries.llm.errors import LLMError
+from summaries.llm.factory import build_provider
+from summaries.selectors import summary_options
+from summaries.services.usage import budget_check, usage_record
+from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+# Operator knobs, with defaults that suit a small community (settings override them).
+HISTORY_MESSAGES = int(getattr(settings, "QA_HISTORY_MESSAGES", 150))
+USER_RATE_LIMIT = int(getattr(settings, "QA_USER_RATE_LIMIT", 3))
+USER_RATE_WINDOW_SECONDS = int(getattr(settings, "QA_USER_RATE_WINDOW_SECONDS", 60))
+CACHE_SECONDS = int(getattr(settings, "QA_CACHE_SECONDS", 600))
+MAX_PROMPT_TOKENS = int(getattr(settings, "QA_MAX_PROMPT_TOKENS", 12_000))
+MAX_ANSWER_TOKENS = 400
+MAX_QUESTION_CHARS = 500
+DISCORD_MESSAGE_LIMIT = 2000
+OFFLINE_MODEL = "local-extractive"
+
+_MENTION = re.compile(r"<@!?(\d+)>")
+_WORD = re.compile(r"[^\W_]{3,}")
+_CITATION = re.compile(r"\[(\d{1,4})\]")
+# Words that say nothing about what a question is after (English; other languages just match fewer).
+_STOPWORDS_TEXT = (
+    "the and for are was were what when where which who whom why how did does this that these those with from "
+    "about have has had not you your our they them their there here any can could would should will just into "
+    "than then some someone something said say says tell told know yet also"
+)
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+SYSTEM_PROMPT = (
+    "You answer a question about a Discord conversation, using only the conversation below. "
+    "Each message starts with its number in brackets. Cite the messages your answer relies on as [n]. "
+    "If the conversation does not contain the answer, say so in one sentence. Answer in the language of "
+    "the question, in at most 120 words, without greetings."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QaRequest:
+    guild_id: int
+    channel_id: int
+    message_id: int  # the question itself (its text is read again by the worker, never queued)
+    user_id: int
+    question: str
+
+
+# ----------------------------------------------------------------------------------- the bot side
+def _rate_limit(guild_id: int, user_id: int) -> None:
+    window = USER_RATE_WINDOW_SECONDS
+    now = timezone.now().timestamp()
+    bucket = int(now // window)
+    key = f"qa:rate:{guild_id}:{user_id}:{bucket}"
+    cache.add(key, 0, window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the window's first question
+        cache.set(key, 1, window + 5)
+        count = 1
+    if count > USER_RATE_LIMIT:
+        wait = int((bucket + 1) * window - now) + 1
+        raise LimitExceeded(f"You're asking faster than I answer; try again in {wait} s.", retry_after=wait)
+
+
+def qa_request(*, request: QaRequest) -> bool:
+    """Accept a question and enqueue its answer; False when this message was already accepted.
+
+    Raises InvalidInput, PermissionDenied (summaries off in this channel), LimitExceeded (the member's
+    rate limit) or BudgetExceeded, each with a message for the member.
+    """
+    question = _MENTION.sub(" ", request.question).strip()
+    if not question:
+        raise InvalidInput(
+            "Ask me a question about this channel's conversation, e.g. “@Summary Bot what did we decide?”."
+        )
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
+    guild = Guild.objects.filter(pk=request.guild_id).first()
+    if guild is None:
+        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    channel = Channel.objects.filter(pk=request.channel_id, guild=guild).first()
+    if channel is not None and not channel.summaries_allowed:
+        raise PermissionDenied("Summaries and questions are turned off in this channel.")
+    # A gateway RESUME replays events: the same question must not be answered twice.
+    if not cache.add(f"qa:message:{request.message_id}", 1, 24 * 3600):
+        return False
+    _rate_limit(guild.id, request.user_id)
+    budget_check(guild=guild)
+    args = (request.guild_id, request.channel_id, request.message_id, request.user_id)
+    transaction.on_commit(lambda: _enqueue(*args))
+    logger.info(
+        "question accepted",
+        extra={
+            "guild_id": guild.id,
+            "channel_id": request.channel_id,
+            "message_id": request.message_id,
+            "user_id": request.user_id,
+        },
+    )
+    return True
+
+
+def _enqueue(guild_id: int, channel_id: int, message_id: int, user_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "summaries.qa_tasks.answer_question",
+        guild_id,
+        channel_id,
+        message_id,
+        user_id,
+        task_name=f"qa-{message_id}",
+        group="qa",
+    )
+
+
+# -------------------------------------------------------------------------------- the worker side
+@dataclass(frozen=True, slots=True)
+class QaContext:
+    guild: Guild
+    options: SummaryOptions
+    provider: ChatProvider | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+
+
+def _context(guild_id: int, channel_id: int) -> QaContext:
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound(f"Guild {guild_id} is not registered.")
+    provider = build_provider(
+        base_url=guild.llm_base_url or None, api_key=guild.llm_api_key or None, model=guild.llm_model or None
+    )
+    options = summary_options(
+        guild=guild,
+        channel_id=channel_id,
+        format="brief",
+        language=guild.default_language,
+        model=provider.model if provider is not None else OFFLINE_MODEL,
+        context_tokens=provider.context_tokens if provider is not None else None,
+    )
+    return QaContext(guild=guild, options=options, provider=provider)
+
+
+def question_text(message: ChatMessage) -> str:
+    return " ".join(_MENTION.sub(" ", message.content).split())
+
+
+def cache_key(channel_id: int, question: str, last_message_id: int | None) -> str:
+    """Same channel, same question (case and spacing aside), same conversation: same answer."""
+    normalized = " ".join(question.lower().split())
+    digest = hashlib.sha256(normalized.encode()).hexdigest()[:32]
+    return f"qa:answer:{channel_id}:{last_message_id or 0}:{digest}"
+
+
+def _keywords(text: str) -> set[str]:
+    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS}
+
+
+def _link(message: PreparedMessage, guild_id: int) -> str:
+    return jump_url(guild_id, message.channel_id, message.message_id)
+
+
+def offline_answer(question: str, messages: Sequence[PreparedMessage], guild_id: int, *, limit: int = 3) -> str:
+    """Without a model: the messages sharing the most words with the question, newest first on ties."""
+    wanted = _keywords(question)
+    scored = [(len(wanted & _keywords(m.text)), m.index, m) for m in messages]
+    best = sorted((s for s in scored if s[0] > 0), key=lambda s: (s[0], s[1]), reverse=True)[:limit]
+    if not best:
+        return "I couldn't find anything about that in the recent conversation."
+    lines = ["These recent messages look relevant:"]
+    for _, _, message in sorted(best, key=lambda s: s[1]):
+        excerpt = " ".join(message.text.split())
+        excerpt = excerpt if len(excerpt) <= 200 else excerpt[:199].rstrip() + "…"
+        lines.append(f"> **{message.author_name}**: {excerpt} ([jump]({_link(message, guild_id)}))")
+    return "\n".join(lines)
+
+
+def _transcript(
+    messages: Sequence[PreparedMessage], counter: TokenCounter, budget: int
+) -> tuple[str, list[PreparedMessage]]:
+    """Numbered lines, newest kept first when the budget runs out (recent context answers most questions)."""
+    kept: list[str] = []
+    used: list[PreparedMessage] = []
+    spent = 0
+    for message in reversed(messages):
+        line = f"[{message.index + 1}] {message.author_name}: {message.text}"
+        cost = counter.count(line) + 1
+        if spent + cost > budget:
+            break
+        kept.append(line)
+        used.append(message)
+        spent += cost
+    return "\n".join(reversed(kept)), list(reversed(used))
+
+
+def _linked(answer: str, messages: Sequence[PreparedMessage], guild_id: int) -> str:
+    """Turn the model's [n] citations into jump links; invented numbers are dropped."""
+    by_number = {m.index + 1: m for m in messages}
+
+    def replace(match: re.Match[str]) -> str:
+        message = by_number.get(int(match[1]))
+        return f"[[{match[1]}]]({_link(message, guild_id)})" if message is not None else ""
+
+    return _CITATION.sub(replace, answer).strip()
+
+
+async def _model_answer(
+    provider: ChatProvider, question: str, messages: Sequence[PreparedMessage], guild_id: int
+) -> Answer:
+    counter = TokenCounter(provider.model)
+    budget = min(MAX_PROMPT_TOKENS, provider.context_tokens - MAX_ANSWER_TOKENS - 500)
+    transcript, used = _transcript(messages, counter, budget)
+    prompt = f"Conversation:\n{transcript}\n\nQuestion: {question}"
+    request = ChatRequest(
+        messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
+        max_output_tokens=MAX_ANSWER_TOKENS,
+        estimated_prompt_tokens=counter.count(SYSTEM_PROMPT) + counter.count(prompt),
+        purpose="qa",
+    )
+    response = await provider.chat(request)
+    return Answer(
+        text=_linked(response.content, used, guild_id),
+        model=response.model,
+        prompt_tokens=response.prompt_tokens,
+        completion_tokens=response.completion_tokens,
+    )
+
+
+async def _answer(ctx: QaContext, question: str, conversation: list[PreparedMessage], key: str) -> Answer:
+    cached = await sync_to_async(cache.get)(key)
+    if cached is not None:
+        return Answer(text=str(cached), model="cache", cached=True)
+    if ctx.provider is None:
+        answer = Answer(text=offline_answer(question, conversation, ctx.guild.id), model=OFFLINE_MODEL)
+    else:
+        answer = await _model_answer(ctx.provider, question, conversation, ctx.guild.id)
+        await sync_to_async(usage_record)(
+            guild_id=ctx.guild.id,
+            provider=ctx.provider.name,
+            model=answer.model,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            llm_calls=1,
+            cost_usd=cost_usd(answer.prompt_tokens, answer.completion_tokens, answer.model, ctx.options.prices),
+            summaries=0,
+        )
+    await sync_to_async(cache.set)(key, answer.text, CACHE_SECONDS)
+    return answer
+
+
+async def qa_answer(*, guild_id: int, channel_id: int, message_id: int, user_id: int) -> int | None:
+    """Answer one accepted question in its channel; returns the reply's message id (None: nothing to answer)."""
+    ids = {"guild_id": guild_id, "channel_id": channel_id, "message_id": message_id, "user_id": user_id}
+    ctx = await sync_to_async(_context)(guild_id, channel_id)
+    try:
+        return await _reply(ctx, ids)
+    finally:
+        if ctx.provider is not None:
+            await ctx.provider.aclose()
+
+
+async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
+    channel_id, message_id = ids["channel_id"], ids["message_id"]
+    async with DiscordRest() as rest:
+        history = await rest.fetch_history(channel_id, limit=HISTORY_MESSAGES + 1, before_id=message_id + 1)
+        asked = next((m for m in reversed(history) if m.id == message_id), None)
+        if asked is None:
+            logger.info("question deleted before it was answered", extra=ids)
+            return None
+        question = question_text(asked)
+        bot_id = rest.bot_user_id
+        # Other questions to the bot are not conversation; bots' messages (our answers) are dropped by prepare().
+        context = [
+            m
+            for m in history
+            if m.id != message_id and f"<@{bot_id}>" not in m.content and f"<@!{bot_id}>" not in m.content
+        ]
+        conversation = prepare(context, ctx.options).messages
+        # Keyed on what the model would read: our own replies since do not make the answer older.
+        key = cache_key(channel_id, question, conversation[-1].message_id if conversation else None)
+        try:
+            answer = await _answer(ctx, question, conversation, key)
+        except LLMError as exc:
+            logger.warning("question not answered", extra={**ids, "error_code": exc.code})
+            answer = Answer(text="Sorry, I can't answer right now; try again in a few minutes.", model="none")
+        text = answer.text
+        if len(text) > DISCORD_MESSAGE_LIMIT:
+            text = text[: DISCORD_MESSAGE_LIMIT - 1].rstrip() + "…"
+        reply_id = await rest.send_message(channel_id, content=text, reply_to=message_id)
+    logger.info(
+        "question answered", extra={**ids, "reply_id": reply_id, "cached": answer.cached, "model": answer.model}
+    )
+    return reply_id
