@@ -66,6 +66,11 @@ class Config:
     summary_max_tokens_per_request: int
     summary_max_window_messages: int
     job_max_attempts: int
+    qa_history_messages: int
+    qa_user_rate_limit: int
+    qa_user_rate_window_seconds: int
+    qa_cache_seconds: int
+    qa_max_prompt_tokens: int
     llm_rpm_limit: int
     llm_tpm_limit: int
     summary_prices: dict[str, tuple[float, float]]
@@ -252,6 +257,11 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         summary_max_tokens_per_request=_positive_int(env, "SUMMARY_MAX_TOKENS_PER_REQUEST", 2_000_000),
         summary_max_window_messages=_positive_int(env, "SUMMARY_MAX_WINDOW_MESSAGES", 50_000),
         job_max_attempts=_positive_int(env, "JOB_MAX_ATTEMPTS", 3),
+        qa_history_messages=_positive_int(env, "QA_HISTORY_MESSAGES", 150),
+        qa_user_rate_limit=_positive_int(env, "QA_USER_RATE_LIMIT", 3),
+        qa_user_rate_window_seconds=_positive_int(env, "QA_USER_RATE_WINDOW_SECONDS", 60),
+        qa_cache_seconds=_positive_int(env, "QA_CACHE_SECONDS", 600, minimum=0),
+        qa_max_prompt_tokens=_positive_int(env, "QA_MAX_PROMPT_TOKENS", 12_000, minimum=1000),
         llm_rpm_limit=_positive_int(env, "LLM_RPM_LIMIT", 500),
         llm_tpm_limit=_positive_int(env, "LLM_TPM_LIMIT", 2_000_000),
         summary_prices=_prices(env.str("SUMMARY_PRICES", default="")),

@@ -205,6 +205,12 @@ SUMMARY_MAP_CONCURRENCY: int = _cfg.summary_map_concurrency
 SUMMARY_MAX_TOKENS_PER_REQUEST: int = _cfg.summary_max_tokens_per_request
 SUMMARY_MAX_WINDOW_MESSAGES: int = _cfg.summary_max_window_messages
 JOB_MAX_ATTEMPTS: int = _cfg.job_max_attempts
+# Mention Q&A: how far back an answer looks, how often a member may ask, how long answers are reused.
+QA_HISTORY_MESSAGES: int = _cfg.qa_history_messages
+QA_USER_RATE_LIMIT: int = _cfg.qa_user_rate_limit
+QA_USER_RATE_WINDOW_SECONDS: int = _cfg.qa_user_rate_window_seconds
+QA_CACHE_SECONDS: int = _cfg.qa_cache_seconds
+QA_MAX_PROMPT_TOKENS: int = _cfg.qa_max_prompt_tokens
 LLM_RPM_LIMIT: int = _cfg.llm_rpm_limit
 LLM_TPM_LIMIT: int = _cfg.llm_tpm_limit
 # USD per million tokens: (input, output). Override with SUMMARY_PRICES="model=in:out,...".
@@ -221,7 +227,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _cfg.log_level},
     "loggers": {
         "django": {"level": "INFO"},
-        "discord": {"level": "INFO"},
+        # discord.py's INFO lines (login, shard connects) would break a command's one-line error;
+        # the bot logs its own ready and shard events.
+        "discord": {"level": "WARNING"},
         # At DEBUG these log request bodies and webhook URLs, which carry interaction tokens.
         "discord.http": {"level": "INFO"},
         "discord.webhook": {"level": "INFO"},

@@ -38,12 +38,6 @@ from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionD
 
 logger = logging.getLogger(__name__)
 
-# Operator knobs, with defaults that suit a small community (settings override them).
-HISTORY_MESSAGES = int(getattr(settings, "QA_HISTORY_MESSAGES", 150))
-USER_RATE_LIMIT = int(getattr(settings, "QA_USER_RATE_LIMIT", 3))
-USER_RATE_WINDOW_SECONDS = int(getattr(settings, "QA_USER_RATE_WINDOW_SECONDS", 60))
-CACHE_SECONDS = int(getattr(settings, "QA_CACHE_SECONDS", 600))
-MAX_PROMPT_TOKENS = int(getattr(settings, "QA_MAX_PROMPT_TOKENS", 12_000))
 MAX_ANSWER_TOKENS = 400
 MAX_QUESTION_CHARS = 500
 DISCORD_MESSAGE_LIMIT = 2000
@@ -79,7 +73,7 @@ class QaRequest:
 
 # ----------------------------------------------------------------------------------- the bot side
 def _rate_limit(guild_id: int, user_id: int) -> None:
-    window = USER_RATE_WINDOW_SECONDS
+    window = settings.QA_USER_RATE_WINDOW_SECONDS
     now = timezone.now().timestamp()
     bucket = int(now // window)
     key = f"qa:rate:{guild_id}:{user_id}:{bucket}"
@@ -89,7 +83,7 @@ def _rate_limit(guild_id: int, user_id: int) -> None:
     except ValueError:  # expired between add and incr: this is the window's first question
         cache.set(key, 1, window + 5)
         count = 1
-    if count > USER_RATE_LIMIT:
+    if count > settings.QA_USER_RATE_LIMIT:
         wait = int((bucket + 1) * window - now) + 1
         raise LimitExceeded(f"You're asking faster than I answer; try again in {wait} s.", retry_after=wait)
 
@@ -248,7 +242,7 @@ async def _model_answer(
     provider: ChatProvider, question: str, messages: Sequence[PreparedMessage], guild_id: int
 ) -> Answer:
     counter = TokenCounter(provider.model)
-    budget = min(MAX_PROMPT_TOKENS, provider.context_tokens - MAX_ANSWER_TOKENS - 500)
+    budget = min(settings.QA_MAX_PROMPT_TOKENS, provider.context_tokens - MAX_ANSWER_TOKENS - 500)
     transcript, used = _transcript(messages, counter, budget)
     prompt = f"Conversation:\n{transcript}\n\nQuestion: {question}"
     request = ChatRequest(
@@ -284,7 +278,7 @@ async def _answer(ctx: QaContext, question: str, conversation: list[PreparedMess
             cost_usd=cost_usd(answer.prompt_tokens, answer.completion_tokens, answer.model, ctx.options.prices),
             summaries=0,
         )
-    await sync_to_async(cache.set)(key, answer.text, CACHE_SECONDS)
+    await sync_to_async(cache.set)(key, answer.text, settings.QA_CACHE_SECONDS)
     return answer
 
 
@@ -302,7 +296,7 @@ async def qa_answer(*, guild_id: int, channel_id: int, message_id: int, user_id:
 async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
     channel_id, message_id = ids["channel_id"], ids["message_id"]
     async with DiscordRest() as rest:
-        history = await rest.fetch_history(channel_id, limit=HISTORY_MESSAGES + 1, before_id=message_id + 1)
+        history = await rest.fetch_history(channel_id, limit=settings.QA_HISTORY_MESSAGES + 1, before_id=message_id + 1)
         asked = next((m for m in reversed(history) if m.id == message_id), None)
         if asked is None:
             logger.info("question deleted before it was answered", extra=ids)

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django_q.models import OrmQ
 
 from guilds.models import Channel as ChannelRow
 from summaries.models import UsageRecord
 from summaries.qa_tasks import answer_question
-from summaries.services.qa import USER_RATE_LIMIT, QaRequest, qa_request
+from summaries.services.qa import QaRequest, qa_request
 from summarybot.errors import InvalidInput, LimitExceeded, PermissionDenied
 from tests.botrunner.bot_support import BotWorld, db, eventually, run_task
 from tests.factories import ChannelFactory, GuildFactory, snowflake
@@ -53,7 +54,7 @@ def test_a_question_is_queued_once_with_ids_only(django_capture_on_commit_callba
 def test_members_are_rate_limited_separately() -> None:
     channel = ChannelFactory()
     asker, other = snowflake(), snowflake()
-    for _ in range(USER_RATE_LIMIT):
+    for _ in range(settings.QA_USER_RATE_LIMIT):
         qa_request(request=_request(channel, user_id=asker))
     with pytest.raises(LimitExceeded, match="try again in"):
         qa_request(request=_request(channel, user_id=asker))
@@ -181,7 +182,7 @@ async def test_asking_too_fast_gets_an_hourglass_instead_of_a_fourth_answer(bot_
     w = bot_world
     questions = [
         await w.fake.post_message_async(w.channel, w.member, f"<@{w.fake.bot_user.id}> question {n}?")
-        for n in range(USER_RATE_LIMIT + 1)
+        for n in range(settings.QA_USER_RATE_LIMIT + 1)
     ]
     reaction = await w.fake.wait_for_request_async(lambda r: r.method == "PUT" and "/reactions/" in r.path)
     assert reaction.path == f"/channels/{w.channel.id}/messages/{questions[-1].id}/reactions/⏳/@me"
