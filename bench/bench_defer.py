@@ -26,8 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _docs import PERFORMANCE_DOC  # noqa: E402  (bench/ is the script directory)
+from _docs import write_section as write_doc_section  # noqa: E402
+
 SECTION = "## Bot defer latency"
-DOCS = ROOT / "docs" / "performance.md"
 GOAL_P99_MS = 250.0
 
 
@@ -169,17 +171,7 @@ def render(results: list[Round], concurrent: int) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace our section if it is there, else append it; other sections stay untouched."""
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    current = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    start = current.find(SECTION)
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(SECTION))
-        rest = "" if end == -1 else "\n" + current[end:].lstrip("\n")
-        updated = current[:start] + text + rest
-    DOCS.write_text(updated)
+    write_doc_section(SECTION, text)
 
 
 def main() -> None:
@@ -201,7 +193,7 @@ def main() -> None:
     )
     if not args.no_docs:
         write_section(render(results, args.concurrent))
-        sys.stdout.write(f"wrote the '{SECTION[3:]}' section of {DOCS.relative_to(ROOT)}\n")
+        sys.stdout.write(f"wrote the '{SECTION[3:]}' section of {PERFORMANCE_DOC.relative_to(ROOT)}\n")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _docs import PERFORMANCE_DOC  # noqa: E402  (bench/ is the script directory)
+from _docs import write_section as write_doc_section  # noqa: E402
+
 from summaries.engine.estimate import build_plan
 from summaries.engine.normalize import prepare
 from summaries.engine.options import SummaryOptions
@@ -31,7 +33,6 @@ from summaries.engine.synthetic import synthetic_conversation
 from summaries.engine.tokens import TokenCounter
 from summaries.engine.transcript import render_chunk, render_plain
 
-DOC = ROOT / "docs" / "performance.md"
 MODEL = "gpt-4o-mini"
 
 
@@ -162,15 +163,7 @@ def write_section(tokens: dict[str, float], speeds: list[dict[str, float]]) -> N
         time_spent,
         "",
     ]
-    section = "\n".join(lines)
-    existing = DOC.read_text() if DOC.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Engine\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(existing):
-        updated = pattern.sub(lambda _: section + "\n", existing)
-    else:
-        updated = existing.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(updated.rstrip("\n") + "\n")
+    write_doc_section("## Engine", "\n".join(lines))
 
 
 def main() -> None:
@@ -196,7 +189,7 @@ def main() -> None:
         )
     if not args.no_write:
         write_section(tokens, speeds)
-        print(f"wrote the Engine section of {DOC.relative_to(ROOT)}")
+        print(f"wrote the Engine section of {PERFORMANCE_DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

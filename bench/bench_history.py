@@ -21,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _docs import PERFORMANCE_DOC  # noqa: E402  (bench/ is the script directory)
+from _docs import write_section as write_doc_section  # noqa: E402
+
 import discord  # noqa: E402
 
 from botrunner.discord_rest import DiscordRest  # noqa: E402
@@ -28,7 +31,6 @@ from tests.fakes.discord import FakeDiscord  # noqa: E402
 
 HISTORY = r"^/channels/\d+/messages$"
 SECTION = "## Discord history fetch"
-DOCS = ROOT / "docs" / "performance.md"
 
 
 @dataclass
@@ -107,17 +109,7 @@ def render(results: list[Result]) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace our section if it is there, else append it; other sections stay untouched."""
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    current = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    start = current.find(SECTION)
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(SECTION))
-        rest = "" if end == -1 else "\n" + current[end:].lstrip("\n")
-        updated = current[:start] + text + rest
-    DOCS.write_text(updated)
+    write_doc_section(SECTION, text)
 
 
 def main() -> None:
@@ -133,7 +125,7 @@ def main() -> None:
         )
     if not args.no_docs:
         write_section(render(results))
-        sys.stdout.write(f"wrote the '{SECTION[3:]}' section of {DOCS.relative_to(ROOT)}\n")
+        sys.stdout.write(f"wrote the '{SECTION[3:]}' section of {PERFORMANCE_DOC.relative_to(ROOT)}\n")
 
 
 if __name__ == "__main__":

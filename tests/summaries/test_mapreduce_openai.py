@@ -5,63 +5,19 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from summaries.engine import Author, ChatMessage, SummaryOptions, summarize
+from summaries.engine import SummaryOptions, summarize
+from summaries.engine.synthetic import synthetic_conversation
 from tests.fakes import openai_server as fake
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WORDS = [
-    "deploy",
-    "database",
-    "release",
-    "friday",
-    "rollback",
-    "cache",
-    "latency",
-    "index",
-    "migration",
-    "review",
-    "ticket",
-    "bug",
-    "fix",
-    "staging",
-    "customer",
-    "outage",
-    "alert",
-    "dashboard",
-    "metrics",
-    "owner",
-    "deadline",
-    "question",
-    "answer",
-    "plan",
-]
-
-
-def conversation(count: int, *, seed: int = 7) -> list[ChatMessage]:
-    rnd = random.Random(seed)
-    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    authors = [Author(id=1000 + i, name=f"member{i}") for i in range(8)]
-    return [
-        ChatMessage(
-            id=1_300_000_000_000_000_000 + i,
-            channel_id=42,
-            guild_id=7,
-            author=authors[rnd.randrange(len(authors))],
-            created_at=start + timedelta(seconds=40 * i),
-            content=" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(4, 30))),
-        )
-        for i in range(count)
-    ]
 
 
 def reached_refs(server: fake.FakeOpenAI) -> set[int]:
@@ -79,7 +35,7 @@ OPTIONS = SummaryOptions(format="structured", language="en", max_output_tokens=4
 
 async def test_long_input_is_mapped_and_reduced_within_the_servers_context(fake_openai, make_provider):
     fake_openai.max_context_tokens = 6_000
-    messages = conversation(1_500)
+    messages = synthetic_conversation(1_500)
     provider = make_provider(context_tokens=6_000)
 
     result = await summarize(messages, OPTIONS, provider=provider)
@@ -99,7 +55,7 @@ async def test_long_input_is_mapped_and_reduced_within_the_servers_context(fake_
 
 
 async def test_invented_citation_ids_are_dropped(fake_openai, make_provider):
-    messages = conversation(600)
+    messages = synthetic_conversation(600)
     fake_openai.enqueue(*[fake.invented_citations() for _ in range(50)])
     provider = make_provider(context_tokens=5_000)
 
@@ -115,7 +71,7 @@ async def test_context_length_exceeded_from_the_server_makes_the_engine_replan(f
     # The provider claims a bigger window than the server really has: the server refuses the first
     # chunks and the engine splits them until they fit.
     fake_openai.max_context_tokens = 4_000
-    messages = conversation(1_200)
+    messages = synthetic_conversation(1_200)
     provider = make_provider(context_tokens=7_000)
 
     result = await summarize(messages, OPTIONS, provider=provider)
@@ -132,7 +88,7 @@ async def test_malformed_json_from_the_server_gets_one_repair_round_trip(fake_op
     fake_openai.enqueue(fake.content("Sure! Here is the summary: {not json"))
     provider = make_provider()
 
-    result = await summarize(conversation(40), OPTIONS, provider=provider)
+    result = await summarize(synthetic_conversation(40), OPTIONS, provider=provider)
 
     _first, repair = fake_openai.chat_requests
     assert repair.messages[-2] == {"role": "assistant", "content": "Sure! Here is the summary: {not json"}
@@ -142,7 +98,7 @@ async def test_malformed_json_from_the_server_gets_one_repair_round_trip(fake_op
 def dce_export(count: int) -> dict[str, object]:
     """A DiscordChatExporter export of `count` messages, in the shape the command reads."""
     messages = []
-    for message in conversation(count):
+    for message in synthetic_conversation(count):
         messages.append(
             {
                 "id": str(message.id),
