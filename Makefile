@@ -13,7 +13,7 @@ ifeq ($(wildcard .env),)
 export DJANGO_DEBUG ?= true
 endif
 
-.PHONY: run test install install-dev migrate seed web worker bot bench check clean
+.PHONY: run test lint install install-dev migrate seed web worker bot bench check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +57,15 @@ bot: migrate
 test: install-dev
 	DJANGO_DEBUG=true $(PY) -m pytest $(PYTEST_ARGS)
 
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
 bench: install-dev
 	DJANGO_DEBUG=true $(PY) bench/run_all.py
 
-check: install-dev
-	$(PY) manage.py check
-	$(PY) manage.py makemigrations --check --dry-run
+check: lint
+	DJANGO_DEBUG=true $(PY) manage.py check
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3* test-db*.sqlite3*

@@ -15,16 +15,15 @@ import platform
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import discord  # noqa: E402
 from _docs import PERFORMANCE_DOC  # noqa: E402  (bench/ is the script directory)
 from _docs import write_section as write_doc_section  # noqa: E402
-
-import discord  # noqa: E402
 
 from botrunner.discord_rest import DiscordRest  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
@@ -86,7 +85,7 @@ def render(results: list[Result]) -> str:
     lines = [
         SECTION,
         "",
-        f"`bench/bench_history.py`, {datetime.now(timezone.utc):%Y-%m-%d}, Python {platform.python_version()}, "
+        f"`bench/bench_history.py`, {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "
         f"discord.py {discord.__version__}, fake Discord on 127.0.0.1 (real HTTP, no network latency).",
         "",
         "| case | messages | history requests | minimum | ratio | other requests | seconds |",

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 from _docs import write_section as write_doc_section  # noqa: E402  (bench/ is the script directory)
 
 
-
 def setup_django(db_path: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "summarybot.settings"
     os.environ.setdefault("DJANGO_DEBUG", "true")
@@ -47,10 +46,9 @@ def setup_django(db_path: str) -> None:
 
 async def run(args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
     from summaries.engine import SummaryOptions, summarize
+    from summaries.engine.synthetic import synthetic_conversation
     from summaries.llm.factory import build_provider
     from tests.fakes.openai_server import FakeOpenAI
-
-    from summaries.engine.synthetic import synthetic_conversation
 
     messages = synthetic_conversation(args.messages, authors=40)
     options = SummaryOptions(format="structured", language="en", map_concurrency=args.concurrency)

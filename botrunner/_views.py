@@ -63,7 +63,7 @@ class SummaryPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
             )
         except SummaryBotError as exc:
             await reply_ephemeral(interaction, exc.message)
-        except Exception as exc:  # mapped, and logged with ids, by the one error handler
+        except Exception as exc:  # noqa: BLE001  mapped, and logged with ids, by the one error handler
             await handle_interaction_error(interaction, exc)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # Bit values from https://discord.com/developers/docs/topics/permissions (names as in discord.py).
 PERMISSION_BITS: dict[str, int] = {
@@ -162,7 +162,7 @@ def channel_permissions(
     )
     if perms == ALL_PERMISSIONS:
         return perms
-    if timed_out_until is not None and timed_out_until > (now or datetime.now(timezone.utc)):
+    if timed_out_until is not None and timed_out_until > (now or datetime.now(UTC)):
         perms &= _TIMEOUT_ALLOWED
     # Discord's implicit rules: no view means nothing else applies; no send takes the send-derived ones.
     if not perms & VIEW_CHANNEL:

@@ -7,14 +7,16 @@ variable in the error, so a bad deployment fails with one line that says what to
 from __future__ import annotations
 
 import base64
-import os
 import binascii
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # Used only when DJANGO_DEBUG is on; production refuses to start without real values.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -82,7 +84,7 @@ def _read(name: str, reader: Callable[[], Any]) -> Any:
         return reader()
     except ConfigError:
         raise
-    except Exception as exc:  # django-environ raises ImproperlyConfigured/ValueError/TypeError
+    except (ImproperlyConfigured, ValueError, TypeError) as exc:  # what django-environ raises on bad values
         raise ConfigError(f"{name} is malformed: {exc}") from None
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.core.management import call_command
+from django.db import connections
 
 pytest_plugins = ["tests.fakes.discord.fixtures"]
 

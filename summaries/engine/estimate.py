@@ -97,7 +97,7 @@ def measure(conversation: PreparedConversation, counter: TokenCounter, options: 
     limit = max(16, min(options.max_message_tokens, budget.input_tokens // 2))
     messages = conversation.messages
     counts = counter.count_many([m.text for m in messages])
-    for message, tokens in zip(messages, counts):
+    for message, tokens in zip(messages, counts, strict=True):
         if tokens > limit:
             message.text = counter.truncate(message.text, limit - 8)
             tokens = counter.count(message.text)

@@ -126,7 +126,7 @@ class TokenCounter:
         # Chat repeats itself ("ok", "thanks", "+1"): each distinct text is encoded once.
         distinct = list(dict.fromkeys(texts))
         if len(distinct) < len(texts):
-            counted = dict(zip(distinct, self._count_distinct(distinct)))
+            counted = dict(zip(distinct, self._count_distinct(distinct), strict=True))
             return [counted[t] for t in texts]
         return self._count_distinct(texts)
 

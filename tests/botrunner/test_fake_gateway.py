@@ -102,7 +102,7 @@ async def test_bot_becomes_ready_with_the_guild_cached(running: Running):
 async def test_message_create_reaches_on_message(running: Running):
     fake, seen = running.fake, running.seen
 
-    sent = await fake.post_message_async(running.channel, running.alice, "hello <@%d>" % fake.bot_user.id)
+    sent = await fake.post_message_async(running.channel, running.alice, f"hello <@{fake.bot_user.id}>")
     await asyncio.wait_for(seen.message_arrived.wait(), TIMEOUT)
 
     message = seen.messages[-1]

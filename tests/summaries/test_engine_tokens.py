@@ -78,7 +78,7 @@ def test_counting_many_texts_at_once_matches_counting_each_alone() -> None:
         # At worst one more at a text starting with punctuation; never fewer (budgets must hold).
         many = tokenizer.count_many(edges + chat[:3])
         alone = [tokenizer.count(t) for t in edges + chat[:3]]
-        assert all(0 <= m - a <= 1 for m, a in zip(many, alone))
+        assert all(0 <= m - a <= 1 for m, a in zip(many, alone, strict=True))
     # "ouched!" (o200k) and " filler!" (cl100k) end in a token whose bytes, with the next token's, hold
     # the separator token's bytes across the boundary between the two: that is not a separator.
     straddling = ["untouched!", "x", " filler!", "y", "ouched!", "z"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .constants import DEFAULT_BOT_PERMISSIONS, ChannelType
@@ -52,7 +52,7 @@ class Builders:
         """Edit a stored message's content and return the MESSAGE_UPDATE data."""
         with self._lock:
             message.content = content
-            message.edited_at = datetime.now(timezone.utc)
+            message.edited_at = datetime.now(UTC)
             return self.message_json(message, gateway=True)  # type: ignore[attr-defined]
 
     def delete_messages_payload(self, channel: Channel | int, message_ids: Sequence[int]) -> tuple[str, dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .constants import (
@@ -285,7 +285,7 @@ class RestRoutes:
             message.attachments = [a for a in message.attachments if a.id in keep]
         for filename, data, _ in files:
             message.attachments.append(self._make_attachment(ch.id, filename, data))  # type: ignore[attr-defined]
-        message.edited_at = datetime.now(timezone.utc)
+        message.edited_at = datetime.now(UTC)
 
     async def _delete_message(self, call: Call) -> tuple[int, Any]:
         with self._lock:

@@ -106,7 +106,7 @@ class FakeDiscord(Builders, Gateway, InteractionRoutes, RestRoutes, RestPlumbing
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._startup())
-        except BaseException as exc:  # reported to start(), which raises it in the caller's thread
+        except BaseException as exc:  # noqa: BLE001  reported to start(), which raises it in the caller's thread
             self._startup_error = exc
             self._started.set()
             return

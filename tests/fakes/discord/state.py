@@ -11,7 +11,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .constants import (
@@ -41,11 +41,11 @@ def snowflake_at(when: datetime | float | None = None) -> int:
 
 
 def snowflake_time(snowflake: int) -> datetime:
-    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 @dataclass
@@ -137,7 +137,7 @@ class Member:
     user_id: int
     roles: list[int] = field(default_factory=list)
     nick: str | None = None
-    joined_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    joined_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     communication_disabled_until: datetime | None = None
 
     def to_json(self, user: User | None = None, *, permissions: int | None = None) -> dict[str, Any]:
@@ -427,7 +427,7 @@ def compute_permissions(guild: Guild, channel: Channel | None, user_id: int, par
     for ow in overwrites:
         if ow.member and ow.id == user_id:
             perms = (perms & ~ow.deny) | ow.allow
-    if member.communication_disabled_until and member.communication_disabled_until > datetime.now(timezone.utc):
+    if member.communication_disabled_until and member.communication_disabled_until > datetime.now(UTC):
         perms &= Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY
     if not perms & Permission.VIEW_CHANNEL:
         return 0

@@ -9,7 +9,7 @@ import mimetypes
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .constants import (
@@ -274,7 +274,7 @@ class World:
                 guild = self.guilds.get(ch.guild_id or 0)
                 member_ids = [uid for uid in (guild.members if guild else []) if uid != self.bot_user.id]
                 authors = [self.users[uid] for uid in member_ids] or [self.add_user("chatter")]
-            start = start or datetime.now(timezone.utc) - interval * count
+            start = start or datetime.now(UTC) - interval * count
             out = []
             for i in range(count):
                 text = content(i) if callable(content) else content.format(i=i)
