@@ -280,10 +280,14 @@ def job_progress(*, job_id: Any, status: str | None = None, progress: int | None
     SummaryJob.objects.filter(pk=job_id).exclude(status__in=JobStatus.finished()).update(**fields)
 
 
-def job_finish(*, job: SummaryJob, status: str = JobStatus.DONE, detail: str = "") -> None:
+def job_finish(
+    *, job: SummaryJob, status: str = JobStatus.DONE, detail: str = "", error_code: str = "", error_message: str = ""
+) -> None:
+    """Done, or partial: the summary exists but a delivery failed (the error says which)."""
     now = timezone.now()
     SummaryJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.finished()).update(
-        status=status, progress=100, progress_detail=detail[:200], finished_at=now, heartbeat_at=now
+        status=status, progress=100, progress_detail=detail[:200], finished_at=now, heartbeat_at=now,
+        error_code=error_code[:64], error_message=error_message,
     )
     job.refresh_from_db()
 

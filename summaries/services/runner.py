@@ -77,10 +77,18 @@ def job_run(*, job_id: Any) -> str:
         summary = Summary.objects.filter(job=job).first()
         if summary is None:
             summary = _produce(job)
+        detail = f"Summarized {summary.message_count} messages"
         if job.delivery_mode != DeliveryMode.NONE and job.delivered_at is None:
             job_progress(job_id=job.pk, status=JobStatus.DELIVERING, progress=92, detail="Posting the summary…")
-            asyncio.run(discord_results.deliver(job=job, summary=summary))
-        job_finish(job=job, detail=f"Summarized {summary.message_count} messages")
+            try:
+                asyncio.run(discord_results.deliver(job=job, summary=summary))
+            except SummaryBotError as exc:
+                # The summary is stored (API, dashboard, a retry can post it): the job is partial, not failed.
+                job_finish(job=job, status=JobStatus.PARTIAL, detail=detail, error_code=exc.code,
+                           error_message=f"The summary was made but could not be posted: {exc.message}")
+                _publish_sync(job)
+                return f"partial: {exc.code}"
+        job_finish(job=job, detail=detail)
         _publish_sync(job)
         return "done"
     except SummaryBotError as exc:

@@ -221,6 +221,20 @@ def test_private_summary_after_expiry_is_sent_by_dm(world, settings):
     assert not fake.requests_matching("POST", rf"^/channels/{channel.id}/messages$")
 
 
+def test_a_summary_that_cannot_be_delivered_leaves_the_job_partial_with_the_reason(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    private_person = fake.add_member(guild, fake.add_user("carol", accepts_dms=False))
+    chatter(fake, channel, alice, bob, 40)
+    payload = deferred_interaction(fake, channel, private_person)
+    job = slash_job(payload, guild, channel, private_person, delivery_mode="dm")
+
+    assert run_summary_job(str(job.pk)) == "partial: discord_cannot_message_user"
+    job.refresh_from_db()
+    assert job.status == JobStatus.PARTIAL and "could not be posted" in job.error_message
+    assert Summary.objects.filter(job=job).exists()  # kept: a retry or the API can still use it
+
+
 def test_thread_delivery_posts_in_a_new_thread_and_points_to_it(world, settings):
     fake, guild, channel, alice, bob = world
     settings.OPENAI_API_KEY = ""
