@@ -97,3 +97,12 @@ def test_ready_endpoint_reports_the_llm_check(openai_settings, client):
 
     assert "llm" in body["failing"]
     assert "gpt-imaginary" in body["checks"]["llm"]["detail"]
+
+
+def test_a_spawning_worker_logs_an_unusable_model(openai_settings, fake_openai, caplog):
+    from django_q.signals import post_spawn
+
+    openai_settings.SUMMARY_MODEL = "gpt-imaginary"
+    with caplog.at_level(logging.WARNING, logger="summaries.llm.readiness"):
+        post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert any("LLM not ready" in r.getMessage() and "gpt-imaginary" in r.getMessage() for r in caplog.records)
