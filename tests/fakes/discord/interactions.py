@@ -15,7 +15,7 @@ from typing import Any
 from .constants import EPHEMERAL, INTERACTION_RESPONSE_DEADLINE, INTERACTION_TOKEN_TTL, LOADING, MessageType
 from .http import ApiError, Call
 from .state import Channel, Message, snowflake_at
-from .validation import message_body_error
+from .validation import check_message_body
 
 
 @dataclass
@@ -160,14 +160,7 @@ class InteractionRoutes:
             if kind in (4, 5):
                 flags = int(data.get("flags") or 0)
                 if kind == 4:
-                    error = message_body_error(data, has_files=bool(call.files))
-                    if error is not None:
-                        raise ApiError(
-                            400,
-                            error["code"],
-                            error["message"],
-                            {k: v for k, v in error.items() if k not in ("code", "message")},
-                        )
+                    check_message_body(data, has_files=bool(call.files))
                 else:
                     flags |= LOADING
                 message = self._interaction_message(record, ch, data if kind == 4 else {}, call.files, flags=flags)
@@ -231,14 +224,7 @@ class InteractionRoutes:
         with self._lock:
             if not record.responded:
                 raise ApiError(404, 10015, "Unknown Webhook")
-            error = message_body_error(body, has_files=bool(call.files))
-            if error is not None:
-                raise ApiError(
-                    400,
-                    error["code"],
-                    error["message"],
-                    {k: v for k, v in error.items() if k not in ("code", "message")},
-                )
+            check_message_body(body, has_files=bool(call.files))
             ch = self.channels.get(record.channel_id or 0)  # type: ignore[attr-defined]
             message = self._interaction_message(
                 record, ch, body, call.files, flags=int(body.get("flags") or 0) & EPHEMERAL

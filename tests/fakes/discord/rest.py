@@ -15,7 +15,7 @@ from .constants import (
 )
 from .http import ApiError, Call
 from .state import Channel, Guild, Message, snowflake_at
-from .validation import message_body_error
+from .validation import check_message_body
 
 _DM_PERMISSIONS = (
     Permission.VIEW_CHANNEL
@@ -186,14 +186,7 @@ class RestRoutes:
                 raise _missing_permissions()
             if call.files and not perms & Permission.ATTACH_FILES:
                 raise _missing_permissions()
-            error = message_body_error(body, has_files=bool(call.files))
-            if error is not None:
-                raise ApiError(
-                    400,
-                    error["code"],
-                    error["message"],
-                    {k: v for k, v in error.items() if k not in ("code", "message")},
-                )
+            check_message_body(body, has_files=bool(call.files))
             message = self._store_sent_message(ch, body, call.files, author_id=self.bot_user.id)  # type: ignore[attr-defined]
             data = self._render(message, ch)
         await self._broadcast("MESSAGE_CREATE", self.message_json(message, gateway=True))  # type: ignore[attr-defined]
@@ -267,11 +260,7 @@ class RestRoutes:
             "embeds": body.get("embeds", message.embeds),
             "components": body.get("components", message.components),
         }
-        error = message_body_error(merged, has_files=bool(files or message.attachments), require_something=False)
-        if error is not None:
-            raise ApiError(
-                400, error["code"], error["message"], {k: v for k, v in error.items() if k not in ("code", "message")}
-            )
+        check_message_body(merged, has_files=bool(files or message.attachments), require_something=False)
         message.content = str(merged["content"] or "")
         message.embeds = [dict(e, type=e.get("type", "rich")) for e in merged["embeds"] or []]
         message.components = list(merged["components"] or [])
@@ -348,14 +337,7 @@ class RestRoutes:
                 if not perms & Permission.SEND_MESSAGES:
                     raise _missing_permissions()
                 starter = body.get("message") or {}
-                error = message_body_error(starter, has_files=bool(call.files))
-                if error is not None:
-                    raise ApiError(
-                        400,
-                        error["code"],
-                        error["message"],
-                        {k: v for k, v in error.items() if k not in ("code", "message")},
-                    )
+                check_message_body(starter, has_files=bool(call.files))
                 thread = self.add_thread(parent, name, owner=self.bot_user)  # type: ignore[attr-defined]
                 thread.applied_tags = [int(t) for t in body.get("applied_tags") or []]
                 message = self._store_sent_message(

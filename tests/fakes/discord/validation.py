@@ -111,3 +111,13 @@ def message_body_error(
     ):
         return {"message": "Cannot send an empty message", "code": 50006}
     return None
+
+
+def check_message_body(body: dict[str, Any], *, has_files: bool, require_something: bool = True) -> None:
+    """Raise the 400 Discord answers for a message body over its limits (content, embeds)."""
+    error = message_body_error(body, has_files=has_files, require_something=require_something)
+    if error is not None:
+        from .http import ApiError
+
+        details = {k: v for k, v in error.items() if k not in ("code", "message")}
+        raise ApiError(400, error["code"], error["message"], details)
