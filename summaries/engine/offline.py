@@ -1,61 +1,32 @@
 """The offline extractive engine: no model, no network, the same sections with real citations.
 
-It picks messages rather than writing prose: key messages by engagement (replies, reactions, mentions,
-length), decisions and action items by wording (English keywords plus a few common ones in other
-languages), questions by punctuation with replies as the "answered" signal, and links by URL. The
-structural signals work in any language; the keywords make English (and a few others) better.
+It picks messages rather than writing prose. Decisions come from explicit markers ("Decided: ...", "let's
+go with"), wrap-ups ("OK so the fix is ..."), assignments, and proposals others agreed to within a few
+messages; action items from commitments ("I'll ..."), requests to someone named or mentioned and the reply
+taking them, and assignments ("Sam owns the migration"); open questions are the ones no later message
+answered (a reply, or a message soon after on the same words), social formulas left out. Key points
+prefer messages that open a topic, carry links, numbers or outcomes, or drew replies and reactions, and
+skip what other sections already say. English cues (and a few in other languages) sharpen it; the
+structural signals (replies, reactions, mentions, timing) work in any language. Every look-ahead is
+windowed (offline_threads.py), so the cost is linear in the conversation.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from . import offline_cues as cues
 from .formats import SummaryFormat
 from .normalize import PreparedConversation, PreparedMessage
+from .offline_threads import Found, answered, find_actions, find_decisions, is_question
 from .schema import Draft, DraftItem
 from .shared_links import extract_links
 
 MODEL_NAME = "local-extractive"
-
-_DECISION = re.compile(
-    r"(?i)\b(?:we'?ll|we will|we're going (?:to|with)|decided|decision|let'?s go with|let'?s do|let'?s use|"
-    r"agreed|we agree|going with|settled on|final call|approved|ship it|"
-    r"decidimos|acordamos|vamos con|on part sur|décidé|on a choisi|entschieden|beschlossen|abbiamo deciso|"
-    r"besloten|decidiram|решили|договорились)\b"
-)
-_SELF_ACTION = re.compile(
-    r"(?i)\b(?:i'?ll|i will|i'm going to|i am going to|will do|on it|i can take|i'll take|"
-    r"je vais|je m'en occupe|ich werde|ich mache|voy a|me encargo|vou|сделаю)\b"
-)
-_REQUEST = re.compile(
-    r"(?i)(?:\b(?:can you|could you|would you|can someone|could someone|please|pls|plz|need you to|"
-    r"por favor|puedes|s'il te pla[iî]t|peux-tu|kannst du|bitte|puoi|per favore)\b)"
-)
-_TODO = re.compile(
-    r"(?i)\b(?:todo|to-do|action item|follow[- ]up|deadline|by (?:monday|tuesday|wednesday|"
-    r"thursday|friday|tomorrow|eod|end of day|next week))\b"
-)
-_QUESTION = re.compile(r"[?？\u037e؟](?:\s|$)|^¿")
-_URLS = re.compile(r"https?://\S+")
-_CODE_BLOCK = re.compile(r"```[\s\S]*?(?:```|$)")
-_PROBLEM = re.compile(
-    r"(?i)\b(?:error|exception|traceback|bug|crash(?:es|ed)?|fails?|failing|failed|broken|doesn'?t work|"
-    r"not working|timeout|timed out|panic|segfault|regression|stack ?trace|leak|slow|500|404|issue)\b"
-)
-_SOLUTION = re.compile(
-    r"(?i)\b(?:fixed|fix is|the fix|solved|resolved|works now|working now|workaround|turns out|"
-    r"the problem was|the issue was|solution|try (?:setting|adding|using|running)|you need to|just need to|"
-    r"patched|upgrade to|downgrade to)\b"
-)
-_TECH = re.compile(
-    r"(?i)\b(?:api|schema|database|db|library|framework|migrate|migration|refactor|architecture|deploy|"
-    r"endpoint|queue|cache|redis|postgres|sqlite|docker|kubernetes|python|django|typescript|rust|go|"
-    r"version|dependency|interface|protocol|service|module|class|function)\b"
-)
+_TOPIC_SECTIONS = ("decisions", "action_items", "open_questions")
 
 
 @dataclass(slots=True)
@@ -64,55 +35,50 @@ class _Signals:
     scores: list[float]
 
 
-def _excerpt(text: str, limit: int = 220) -> str:
-    text = _CODE_BLOCK.sub("[code]", text) if "```" in text else text
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _quote(message: PreparedMessage, limit: int = 220) -> str:
-    return f"{message.author_name}: {_excerpt(message.text, limit)}"
+    return f"{message.author_name}: {cues.excerpt(message.text, limit)}"
 
 
-def _signals(messages: Sequence[PreparedMessage]) -> _Signals:
+def _signals(messages: Sequence[PreparedMessage], bits: Sequence[int], gap_seconds: float) -> _Signals:
+    """How much each message is worth as a point: engagement, and what it carries."""
     replies = [0] * len(messages)
     for message in messages:
         if message.reply_to_index is not None and messages[message.reply_to_index].author_id != message.author_id:
             replies[message.reply_to_index] += 1
     scores = []
+    previous = None
     for message in messages:
-        length = len(message.text)
+        text = message.text
+        length = len(text)
         score = (
             2.0 * replies[message.index]
-            + 1.5 * math.log1p(message.reactions) * 2
-            + min(length / 120, 2.5)
+            + 3.0 * math.log1p(message.reactions)
+            + min(length / 120, 2.0)
             + 0.5 * len(message.mentioned_names)
-            + (0.7 if "://" in message.text else 0.0)
+            + (1.0 if "://" in text else 0.0)
             + (0.7 if message.has_code else 0.0)
         )
         if length < 12:
-            score -= 1.0  # "ok", "lol", "+1": engagement noise, not content
+            score -= 1.5  # "ok", "lol", "+1": engagement noise, not content
+        else:
+            flags = bits[message.index]
+            if flags & cues.TOPICS:
+                score += 1.5
+            if flags & cues.OUTCOMES:
+                score += 1.0
+            if cues.NUMBER.search(text):
+                score += 0.5
+            if flags & cues.PROBLEMS:
+                score += 0.5
+            if flags & cues.AGREES:
+                score -= 1.0 if length < 40 else 0.5
+            if flags & cues.ASKS and all(cues.is_question_sentence(s) for s in cues.sentences(text)):
+                score -= 1.0  # the answer usually says more than the question
+        if previous is None or (message.created_at - previous.created_at).total_seconds() >= gap_seconds:
+            score += 0.5  # opens a stretch of conversation
+        previous = message
         scores.append(score)
     return _Signals(replies=replies, scores=scores)
-
-
-def _is_question(text: str) -> bool:
-    text = _URLS.sub("", _CODE_BLOCK.sub("", text)) if ("://" in text or "```" in text) else text
-    return bool(_QUESTION.search(text.strip()))
-
-
-def _answered(message: PreparedMessage, messages: Sequence[PreparedMessage], signals: _Signals) -> bool:
-    if signals.replies[message.index]:
-        return True
-    following = messages[message.index + 1] if message.index + 1 < len(messages) else None
-    # The next message, by someone else, soon after, and not itself a question: most likely the answer.
-    return bool(
-        following is not None
-        and following.author_id != message.author_id
-        and following.reply_to_index is None
-        and (following.created_at - message.created_at).total_seconds() <= 600
-        and not _is_question(following.text)
-    )
 
 
 def _top(candidates: Sequence[PreparedMessage], signals: _Signals, limit: int) -> list[PreparedMessage]:
@@ -124,34 +90,12 @@ def _items(messages: Sequence[PreparedMessage], limit: int = 220) -> list[DraftI
     return [DraftItem(text=_quote(m, limit), refs=[m.index]) for m in messages]
 
 
-def _action_owner(message: PreparedMessage, messages: Sequence[PreparedMessage]) -> str | None:
-    text = message.text
-    if _SELF_ACTION.search(text):
-        return message.author_name
-    if message.mentioned_names:
-        return message.mentioned_names[0]
-    if message.reply_to_index is not None:
-        parent = messages[message.reply_to_index]
-        if parent.author_id != message.author_id:
-            return parent.author_name
-    return message.author_name if _TODO.search(text) else None
+def _found_items(found: Sequence[Found], signals: _Signals, limit: int, *, owners: bool = False) -> list[DraftItem]:
+    def rank(item: Found) -> float:
+        return item.weight + sum(signals.scores[i] for i in item.refs) / len(item.refs)
 
-
-def _action_items(messages: Sequence[PreparedMessage], signals: _Signals, limit: int) -> list[DraftItem]:
-    found = [
-        m
-        for m in messages
-        if (
-            _SELF_ACTION.search(m.text)
-            or _TODO.search(m.text)
-            or (_REQUEST.search(m.text) and (m.mentioned_names or m.reply_to_index is not None or _is_question(m.text)))
-        )
-        and len(m.text) >= 8
-    ]
-    return [
-        DraftItem(text=_excerpt(m.text), refs=[m.index], owner=_action_owner(m, messages))
-        for m in _top(found, signals, limit)
-    ]
+    best = sorted(sorted(found, key=lambda f: (-rank(f), f.index))[:limit], key=lambda f: f.index)
+    return [DraftItem(text=f.text, refs=list(f.refs), owner=f.owner if owners else None) for f in best]
 
 
 def _overview(conversation: PreparedConversation, highlights: Sequence[PreparedMessage]) -> DraftItem:
@@ -174,14 +118,48 @@ def _overview(conversation: PreparedConversation, highlights: Sequence[PreparedM
     return DraftItem(text=text, refs=[m.index for m in highlights[:3]])
 
 
+def _key_points(
+    messages: Sequence[PreparedMessage],
+    signals: _Signals,
+    limit: int,
+    *,
+    taken: set[int],
+    bonus: dict[int, float],
+    texts: dict[int, tuple[str, list[int]]],
+) -> list[DraftItem]:
+    """The best-scoring messages, leaving out what other sections cite and near-repeats of each other."""
+    ranked = sorted(
+        (m for m in messages if m.index not in taken),
+        key=lambda m: (-(signals.scores[m.index] + bonus.get(m.index, 0.0)), m.index),
+    )
+    chosen: list[tuple[PreparedMessage, frozenset[str]]] = []
+    for message in ranked:
+        if len(chosen) >= limit:
+            break
+        if len(message.text) < 12 or cues.is_social(message.text):
+            continue
+        words = cues.content_words(message.text)
+        if any(cues.overlap(words, other) >= 0.7 for _, other in chosen):
+            continue
+        chosen.append((message, words))
+    return [
+        DraftItem(text=texts[m.index][0], refs=list(texts[m.index][1])) if m.index in texts else _items([m])[0]
+        for m in sorted((m for m, _ in chosen), key=lambda m: m.index)
+    ]
+
+
 def _discussion(
     messages: Sequence[PreparedMessage], signals: _Signals, gap_seconds: float, limit: int
 ) -> list[DraftItem]:
-    """One point per stretch of conversation between notable silences, quoting its liveliest messages."""
+    """One point per stretch of conversation (split by notable silences, and by "Next: ..." topic openers),
+    quoting its liveliest messages."""
     segments: list[list[PreparedMessage]] = [[]]
     for message in messages:
         current = segments[-1]
-        if current and (message.created_at - current[-1].created_at).total_seconds() >= gap_seconds:
+        if current and (
+            (message.created_at - current[-1].created_at).total_seconds() >= gap_seconds
+            or (len(current) >= 3 and cues.TOPIC.search(message.text))
+        ):
             segments.append([])
         segments[-1].append(message)
     if len(segments) > limit:
@@ -203,49 +181,107 @@ def _discussion(
     return items
 
 
+def _solutions(
+    messages: Sequence[PreparedMessage],
+    bits: Sequence[int],
+    problems: Sequence[PreparedMessage],
+    signals: _Signals,
+    limit: int,
+) -> list[DraftItem]:
+    """Fixes and workarounds, each with the problem it answers (the one replied to, or a recent one on the
+    same words) cited beside it."""
+    is_problem = {m.index for m in messages if bits[m.index] & cues.PROBLEMS} if problems else set()
+    found = [
+        m
+        for m in messages
+        if bits[m.index] & cues.SOLVES
+        or (m.has_code and m.reply_to_index is not None and messages[m.reply_to_index].author_id != m.author_id)
+    ]
+    items = []
+    for message in _top(found, signals, limit):
+        solved = None
+        if message.reply_to_index is not None and message.reply_to_index in is_problem:
+            solved = messages[message.reply_to_index]
+        else:
+            # Nearby, one shared word will do; further back (the fix landing an hour later), two.
+            words = cues.content_words(message.text)
+            for earlier in range(message.index - 1, max(-1, message.index - 61), -1):
+                if earlier in is_problem:
+                    shared = len(words & cues.content_words(messages[earlier].text))
+                    if shared >= 2 or (shared and message.index - earlier <= 12):
+                        solved = messages[earlier]
+                        break
+        said = " ".join(x for x in cues.sentences(message.text) if not cues.is_question_sentence(x))
+        text = f"{message.author_name}: {cues.excerpt(said or message.text)}"
+        refs = [message.index]
+        if solved is not None:
+            text += f" (for: {cues.excerpt(solved.text, 90)})"
+            refs.append(solved.index)
+        items.append(DraftItem(text=text, refs=refs))
+    return items
+
+
 def summarize_extractive(conversation: PreparedConversation, fmt: SummaryFormat, *, gap_seconds: float) -> Draft:
     messages = conversation.messages
-    signals = _signals(messages)
+    bits = [cues.scan(m.text) for m in messages]
+    signals = _signals(messages, bits, gap_seconds)
+    names = cues.Names(messages)
     count = len(messages)
     scale = max(3, min(12, round(math.sqrt(count))))
-    key_limit = 5 if fmt.name == "brief" else scale
-    highlights = _top(messages, signals, key_limit)
-    questions = [m for m in messages if _is_question(m.text)]
-    # "can you ...?" asked of someone is an action item, already listed as one.
-    unanswered = [
+    wanted = {section.name for section in fmt.sections}
+
+    decisions = find_decisions(messages, names, bits)
+    actions = find_actions(messages, names, bits)
+    # A request to someone is an action item, a proposal put to the room a decision: neither is open.
+    not_open = {f.index for f in actions} | {i for f in decisions for i in f.refs}
+    open_questions = [
         m
-        for m in questions
-        if not _answered(m, messages, signals) and not (m.mentioned_names and _REQUEST.search(m.text))
+        for m in messages
+        if m.index not in not_open
+        and bits[m.index] & cues.ASKS
+        and is_question(m.text)
+        and not cues.is_social(m.text)
+        and not answered(m, messages, signals.replies, bits)
     ]
-    decisions = [m for m in messages if _DECISION.search(m.text)]
+
+    sections: dict[str, list[DraftItem]] = {}
+    if "decisions" in wanted:
+        sections["decisions"] = _found_items(decisions, signals, scale)
+    if "action_items" in wanted:
+        sections["action_items"] = _found_items(actions, signals, scale, owners=True)
+    if "open_questions" in wanted:
+        sections["open_questions"] = _items(_top(open_questions, signals, scale))
+    taken = {i for name in _TOPIC_SECTIONS for item in sections.get(name, ()) for i in item.refs}
+    # With no such sections (brief), decisions and commitments are what the key points should carry.
+    bonus: dict[int, float] = {}
+    texts: dict[int, tuple[str, list[int]]] = {}
+    if not taken:
+        for f in actions:
+            bonus[f.index] = 1.0
+        for f in decisions:
+            bonus[f.index], texts[f.index] = 2.5, (f.text, f.refs)
+    key_limit = 5 if fmt.name == "brief" else max(4, min(8, scale + 1))
+    problems = (
+        _top([m for m in messages if bits[m.index] & cues.PROBLEMS], signals, scale) if "problems" in wanted else []
+    )
 
     builders: dict[str, Callable[[], list[DraftItem]]] = {
         "overview": lambda: [_overview(conversation, _top(messages, signals, 3))],
-        "key_points": lambda: _items(highlights),
+        "key_points": lambda: _key_points(messages, signals, key_limit, taken=taken, bonus=bonus, texts=texts),
         "discussion": lambda: _discussion(messages, signals, gap_seconds, max(5, scale)),
-        "decisions": lambda: _items(_top(decisions, signals, scale)),
-        "action_items": lambda: _action_items(messages, signals, scale),
-        "open_questions": lambda: _items(_top(unanswered, signals, scale)),
-        "problems": lambda: _items(_top([m for m in messages if _PROBLEM.search(m.text)], signals, scale)),
-        "solutions": lambda: _items(
-            _top(
-                [
-                    m
-                    for m in messages
-                    if _SOLUTION.search(m.text)
-                    or (
-                        m.has_code
-                        and m.reply_to_index is not None
-                        and messages[m.reply_to_index].author_id != m.author_id
-                    )
-                ],
-                signals,
-                scale,
-            )
-        ),
-        "code_decisions": lambda: _items(
-            _top([m for m in decisions if m.has_code or _TECH.search(m.text)], signals, scale)
+        "problems": lambda: _items(problems),
+        "solutions": lambda: _solutions(messages, bits, problems, signals, scale),
+        "code_decisions": lambda: _found_items(
+            [f for f in decisions if not f.assignment and (cues.TECH.search(f.text) or messages[f.index].has_code)],
+            signals,
+            scale,
         ),
         "links": lambda: [DraftItem(text=link.url, refs=link.positions) for link in extract_links(messages)],
     }
-    return Draft(language="", sections={section.name: builders[section.name]() for section in fmt.sections})
+    return Draft(
+        language="",
+        sections={
+            section.name: sections[section.name] if section.name in sections else builders[section.name]()
+            for section in fmt.sections
+        },
+    )

@@ -142,3 +142,188 @@ async def test_other_languages_get_structural_results_and_a_language_guess() -> 
 
 async def test_a_given_language_is_reported_as_is() -> None:
     assert (await run(team_chat(), language="de")).language == "de"
+
+
+# --- decisions, action items and questions across messages ----------------------------------------------
+
+MAYA, TOM, LIN, SAM = (11, "Maya"), (12, "Tom"), (13, "Lin"), (14, "Sam")
+
+
+def chat(*lines: tuple[tuple[int, str], str], start: int = 0, step: float = 2):
+    """Messages two minutes apart, in order."""
+    return [said(i, who, text, minutes=start + i * step) for i, (who, text) in enumerate(lines)]
+
+
+@pytest.mark.parametrize(
+    "wording",
+    [
+        "Decided: the beta ships on Friday.",
+        "We'll go with Redis for the session store.",
+        "OK, let's go with the smaller instance type.",
+        "Agreed: retries stay at three.",
+        "Final: the API keeps the v1 prefix.",
+        "The checks are green, ship it.",
+    ],
+)
+async def test_an_explicit_decision_marker_makes_a_decision(wording: str) -> None:
+    messages = chat((TOM, "The staging numbers look fine to me."), (MAYA, wording), (LIN, "Lunch anyone?"))
+    assert cited(await run(messages), "decisions") == [message_id(1)]
+
+
+async def test_a_proposal_others_agree_to_is_a_decision_citing_the_agreements() -> None:
+    messages = chat(
+        (MAYA, "Proposal: we move the standup to 10:00 UTC from next week. Objections?"),
+        (LIN, "No objection from me."),
+        (TOM, "Works for me."),
+        (SAM, "The dashboard is slow again today, anyone else seeing it?"),
+    )
+    decisions = (await run(messages)).section("decisions")
+    assert [item.message_ids for item in decisions] == [[message_id(0), message_id(1), message_id(2)]]
+    assert "standup to 10:00" in decisions[0].text and "agreed by Lin, Tom" in decisions[0].text
+
+
+async def test_a_proposal_nobody_agreed_to_is_not_a_decision() -> None:
+    messages = chat(
+        (MAYA, "Let's move the standup to 10:00 UTC. Objections?"),
+        (LIN, "No, that clashes with the customer call."),
+        (TOM, "The dashboard is slow again today."),
+    )
+    assert cited(await run(messages), "decisions") == []
+
+
+async def test_a_proposal_and_its_final_wording_are_one_decision() -> None:
+    messages = chat(
+        (MAYA, "Then let's decide: release 3.1 on Tuesday, code freeze Friday at noon. Objections?"),
+        (LIN, "No objection."),
+        (TOM, "Fine by me."),
+        (MAYA, "Decided: 3.1 ships Tuesday, freeze Friday 12:00 UTC."),
+    )
+    decisions = (await run(messages)).section("decisions")
+    assert len(decisions) == 1
+    assert decisions[0].text.startswith("Maya: Decided: 3.1 ships Tuesday")
+    assert decisions[0].message_ids == [message_id(i) for i in range(4)]
+
+
+async def test_a_bare_agreed_opening_an_unrelated_statement_is_not_a_decision() -> None:
+    messages = chat(
+        (TOM, "The real bug is that the client never refreshes the token on a 401."),
+        (SAM, "Agreed, I've seen the same 401 in the production logs this week."),
+        (LIN, "Left two comments on the PR, mostly naming. Approved otherwise."),
+    )
+    assert cited(await run(messages), "decisions") == []
+
+
+async def test_a_wrap_up_and_an_assignment_of_work_are_decisions() -> None:
+    messages = chat(
+        (TOM, "The login test fails when the session cookie expires mid-run."),
+        (MAYA, "OK so the fix is in the API client, not the test."),
+        (SAM, "I can own the database migration."),
+        (MAYA, "Great. Sam owns the migration, Lin reviews the runbook. Target date?"),
+        (SAM, "End of the month."),
+    )
+    decisions = (await run(messages)).section("decisions")
+    assert [item.message_ids[0] for item in decisions] == [message_id(1), message_id(3)]
+    assert decisions[1].text == "Maya: Sam owns the migration, Lin reviews the runbook."  # no filler, no question
+
+
+async def test_the_person_asked_owns_the_item_and_their_reply_is_cited() -> None:
+    messages = chat(
+        (MAYA, "OK so the fix belongs in the API client. Tom, can you take that?"),
+        (TOM, "Yes, I'll open a PR for the token refresh by Thursday."),
+        (LIN, "Nice."),
+    )
+    items = (await run(messages)).section("action_items")
+    assert [(item.owner, item.message_ids) for item in items] == [("Tom", [message_id(0), message_id(1)])]
+    assert items[0].text == "I'll open a PR for the token refresh by Thursday."
+
+
+async def test_a_request_to_someone_answered_by_a_volunteer_is_theirs() -> None:
+    messages = chat(
+        (SAM, "Could someone review the pg_upgrade runbook before Friday?"),
+        (LIN, "I'll review the runbook this week."),
+    )
+    items = (await run(messages)).section("action_items")
+    assert [(item.owner, item.message_ids) for item in items] == [("Lin", [message_id(0), message_id(1)])]
+
+
+async def test_near_identical_action_items_are_merged_citing_every_message() -> None:
+    messages = [
+        *chat(
+            (LIN, "I'll review the runbook this week."),
+            (SAM, "I can own the migration to Postgres 16."),
+            (MAYA, "Great. Sam owns the migration, Lin reviews the runbook."),
+        ),
+        said(3, TOM, "<@13> please also add the rollback steps to the wiki", minutes=6, user_mentions={13: "Lin"}),
+    ]
+    items = {(item.owner, tuple(item.message_ids)) for item in (await run(messages)).section("action_items")}
+    assert items == {
+        ("Lin", (message_id(0), message_id(2))),
+        ("Sam", (message_id(1), message_id(2))),
+        ("Lin", (message_id(3),)),
+    }
+
+
+async def test_a_question_answered_a_few_messages_later_on_its_words_is_not_open() -> None:
+    messages = [
+        said(0, TOM, "Do we need a maintenance window for the database upgrade, or can we use logical replication?"),
+        said(1, LIN, "Has anyone seen the new dashboard colours?", minutes=1),
+        said(2, MAYA, "Are the new dashboard colours final?", minutes=2),
+        said(3, SAM, "Logical replication avoids the maintenance window but doubles the disk for a week.", minutes=3),
+        said(4, SAM, "Who writes the release notes for 3.1?", minutes=60),
+    ]
+    open_ = cited(await run(messages), "open_questions")
+    assert message_id(0) not in open_  # answered by Sam three messages later, on the same words
+    assert message_id(4) in open_  # nobody answered
+    assert message_id(1) in open_  # the next message was another question, the answer was not about it
+
+
+async def test_social_formulas_are_not_open_questions() -> None:
+    messages = [
+        said(0, MAYA, "Morning! How are you all doing?"),
+        said(1, TOM, "The export job is green again after the restart.", minutes=30),
+        said(2, MAYA, "Excellent. Anything else before we wrap up?", minutes=60),
+        said(3, SAM, "Who writes the release notes for 3.1?", minutes=90),
+    ]
+    assert cited(await run(messages), "open_questions") == [message_id(3)]
+
+
+async def test_key_points_leave_out_what_other_sections_say_and_prefer_topics_and_outcomes() -> None:
+    messages = chat(
+        (MAYA, "Agenda for today: the 3.1 release date and the flaky login test."),
+        (TOM, "lol same"),
+        (LIN, "brb coffee"),
+        (MAYA, "Decided: 3.1 ships Tuesday."),
+        (TOM, "Merged. The flaky test passed 200 runs in a row on CI."),
+        (SAM, "ok"),
+    )
+    result = await run(messages, format="structured")
+    key = cited(result, "key_points")
+    assert message_id(0) in key and message_id(4) in key
+    assert message_id(3) not in key  # already a decision
+    assert message_id(3) in cited(await run(messages, format="brief"), "key_points")  # the brief has no such section
+
+
+async def test_technical_format_cites_the_problem_each_solution_solves() -> None:
+    messages = chat(
+        (TOM, "The login test fails when the session cookie expires mid-run."),
+        (LIN, "Can we just bump the cookie lifetime?"),
+        (TOM, "That hides it. The real bug is that the client never refreshes the token on a 401."),
+        (MAYA, "OK so the fix is in the API client: refresh the token on a 401 and retry once."),
+    )
+    result = await run(messages, format="technical")
+    assert message_id(2) in cited(result, "problems")
+    solutions = result.section("solutions")
+    assert [item.message_ids for item in solutions] == [[message_id(3), message_id(2)]]
+    assert message_id(3) in cited(result, "code_decisions")
+
+
+async def test_fifty_thousand_messages_summarize_offline_with_bounded_sections() -> None:
+    messages = synthetic_conversation(50_000, seed=5)
+    result = await run(messages, format="structured")
+    assert result.message_count == 50_000
+    ids = {m.id for m in messages}
+    for name in ("key_points", "decisions", "action_items", "open_questions"):
+        items = result.section(name)
+        assert 1 <= len(items) <= 12
+        assert all(item.message_ids and set(item.message_ids) <= ids for item in items)
+    assert all(item.owner for item in result.section("action_items"))
