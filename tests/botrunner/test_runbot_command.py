@@ -32,6 +32,18 @@ def _env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def _start_runbot(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """The bot in the background, as an operator starts it."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "runbot", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _runbot(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "manage.py", "runbot", *args],
@@ -76,14 +88,7 @@ def test_sync_on_request_then_sigterm_closes_cleanly(tmp_path: Path, fake_discor
         DISCORD_API_BASE_URL=fake_discord.api_base,
         DISCORD_GATEWAY_URL=fake_discord.gateway_url,
     )
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runbot", "--sync-commands"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _start_runbot(env, "--sync-commands")
     try:
         fake_discord.wait_for_sessions(1, timeout=20)
         synced = fake_discord.wait_for_request(lambda r: r.route == "PUT /applications/{app_id}/commands", timeout=10)
@@ -116,14 +121,7 @@ def test_without_sync_commands_nothing_is_registered(tmp_path: Path, fake_discor
         DISCORD_API_BASE_URL=fake_discord.api_base,
         DISCORD_GATEWAY_URL=fake_discord.gateway_url,
     )
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runbot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _start_runbot(env)
     try:
         fake_discord.wait_for_sessions(1, timeout=20)
         process.send_signal(signal.SIGINT)
@@ -147,14 +145,7 @@ def test_a_dev_guild_gets_the_commands_instead_of_a_global_sync(tmp_path: Path, 
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runbot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _start_runbot(env)
     try:
         fake_discord.wait_for_request(
             lambda r: r.route == "PUT /applications/{app_id}/guilds/{guild_id}/commands", timeout=20
