@@ -193,11 +193,12 @@ class DiscordRest:
         after_id: int | None = None,
         before_id: int | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         on_page: Callable[[int], None] | None = None,
     ) -> list[ChatMessage]:
         """Messages of a channel (or thread), oldest first, in as few requests as Discord allows.
 
-        The window is (after_id or since, before_id); `limit` caps the count. With a lower bound the
+        The window is (after_id or since, before_id or until); `limit` caps the count. With a lower bound the
         first `limit` messages after it are kept, so a caller can resume from the last id (cursor);
         without one, the latest `limit` messages. `on_page(count_so_far)` runs after every page.
         Reading stops at the channel's last message id, so a full read of N messages costs ceil(N/100)
@@ -209,6 +210,10 @@ class DiscordRest:
         lower = after_id
         if since is not None:
             lower = max(lower or 0, _snowflake_before(since))
+        if until is not None:
+            # Messages sent before `until`: every id below the first snowflake of that moment.
+            upper = discord.utils.time_snowflake(until, high=False)
+            before_id = min(before_id, upper) if before_id is not None else upper
         channel = self._messageable(info)
         if lower is not None or limit is None:
             messages = await self._read_forward(info, channel, lower or 0, before_id, limit, on_page)

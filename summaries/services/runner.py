@@ -204,10 +204,10 @@ async def _fetch(job: SummaryJob, rest: DiscordRest, after_id: int | None, progr
         # A window ends when it was asked for: the interaction id is a snowflake of that moment, so the
         # bot's own "thinking…" response and anything said later stay out of it.
         before_id = job.before_message_id or job.interaction_id
-        if kind == WindowKind.RANGE and job.until is not None:
-            before_id = _snowflake_at(job.until)
+        until = job.until if kind == WindowKind.RANGE else None
         messages = await rest.fetch_history(
-            job.channel_id, limit=limit, after_id=after_id, before_id=before_id, since=since, on_page=on_page
+            job.channel_id, limit=limit, after_id=after_id, before_id=before_id, since=since, until=until,
+            on_page=on_page,
         )
     if not messages:
         raise InvalidInput("There are no messages to summarize in that window.")
@@ -235,11 +235,6 @@ async def _since_member_last_message(job: SummaryJob, rest: DiscordRest, cap: in
         f"You have not written in this channel within the last {len(collected):,} messages; "
         "pick a number of messages or hours instead."
     )
-
-
-def _snowflake_at(moment: Any) -> int:
-    # Discord ids start with milliseconds since 2015-01-01 shifted left 22 bits.
-    return (int(moment.timestamp() * 1000) - 1_420_070_400_000) << 22
 
 
 async def _flush_progress(job: SummaryJob, progress: _Progress, stop: asyncio.Event, rest: DiscordRest) -> None:

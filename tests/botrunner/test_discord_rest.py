@@ -93,6 +93,17 @@ async def test_since_includes_messages_sent_at_that_moment(world):
     assert history_requests(fake) == 2
 
 
+async def test_since_and_until_bound_a_time_range(world):
+    fake, _, channel, *_ = world
+    stored = fake.add_messages(channel, 300)
+
+    async with DiscordRest() as rest:
+        messages = await rest.fetch_history(channel.id, since=stored[50].created_at, until=stored[180].created_at)
+
+    # From the message sent at `since` up to, not including, the one sent at `until`.
+    assert [m.id for m in messages] == [m.id for m in stored[50:180]]
+
+
 async def test_nothing_new_after_the_cursor_costs_no_history_request(world):
     fake, _, channel, *_ = world
     stored = fake.add_messages(channel, 30)
