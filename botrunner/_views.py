@@ -15,8 +15,7 @@ import discord
 from channels.db import database_sync_to_async
 
 from botrunner._errors import handle_interaction_error, reply_ephemeral
-from botrunner._pages import SummaryPage, summary_page
-from summaries.services.discord_results import PAGE_BUTTON_PREFIX, page_buttons
+from summaries.services.discord_results import PAGE_BUTTON_PREFIX, SummaryPage, page_buttons, summary_page
 from summarybot.errors import SummaryBotError
 
 logger = logging.getLogger(__name__)
