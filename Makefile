@@ -32,7 +32,6 @@ install-dev: $(VENV)/.dev-installed
 
 migrate: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic --noinput -v0
 
 seed: migrate

@@ -55,7 +55,6 @@ def setup_django(db_path: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
     import logging
 
     # The bench measures the bot, not the console: one INFO line per job would dominate at this rate.

@@ -41,7 +41,7 @@ def setup_django(db_path: str) -> None:
     django.setup()
     from django.core.management import call_command
 
-    call_command("createcachetable", verbosity=0)
+    call_command("migrate", verbosity=0)
 
 
 async def run(args: argparse.Namespace) -> dict:  # type: ignore[type-arg]

@@ -84,6 +84,9 @@ DATABASES = {"default": _cfg.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Channels: Redis when REDIS_URL is set, in-process otherwise -----------------------
+# The database cache's table is created by a migration (summaries 0004), whatever backend is chosen at
+# migrate time, so `migrate` is the whole database setup and switching away from Redis later just works.
+DATABASE_CACHE_TABLE = "summarybot_cache"
 if _cfg.redis_url:
     CACHES = {
         "default": {
@@ -103,7 +106,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "summarybot_cache",
+            "LOCATION": DATABASE_CACHE_TABLE,
             # The default of 300 entries would let cached chunk summaries evict the shared rate-limit
             # counters and breaker state.
             "OPTIONS": {"MAX_ENTRIES": 200_000, "CULL_FREQUENCY": 4},
@@ -205,6 +208,11 @@ SUMMARY_MAP_CONCURRENCY: int = _cfg.summary_map_concurrency
 SUMMARY_MAX_TOKENS_PER_REQUEST: int = _cfg.summary_max_tokens_per_request
 SUMMARY_MAX_WINDOW_MESSAGES: int = _cfg.summary_max_window_messages
 JOB_MAX_ATTEMPTS: int = _cfg.job_max_attempts
+# A queued job no worker has started within this many seconds is failed, and its requester told.
+JOB_START_DEADLINE_SECONDS: int = _cfg.job_start_deadline_seconds
+# A worker whose database, cache or queue is unreachable at start waits (backing off) this long before it
+# takes jobs anyway, which then fail with a reason the member sees instead of hanging.
+WORKER_START_GRACE_SECONDS: int = _cfg.worker_start_grace_seconds
 # Mention Q&A: how far back an answer looks, how often a member may ask, how long answers are reused.
 QA_HISTORY_MESSAGES: int = _cfg.qa_history_messages
 QA_USER_RATE_LIMIT: int = _cfg.qa_user_rate_limit

@@ -6,17 +6,9 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.management import call_command
 from django.db import connections
 
 pytest_plugins = ["tests.fakes.discord.fixtures"]
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
-    # The default cache (no REDIS_URL) is the database cache: its table is part of the schema.
-    with django_db_blocker.unblock():
-        call_command("createcachetable", verbosity=0)
 
 
 @pytest.fixture(scope="session", autouse=True)
