@@ -1,4 +1,8 @@
+import logging
+
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
 
 
 class SummariesConfig(AppConfig):
@@ -9,12 +13,15 @@ class SummariesConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        post_spawn.connect(_check_llm_on_worker_start, dispatch_uid="summaries.llm_readiness")
+        post_spawn.connect(_on_worker_spawn, dispatch_uid="summaries.worker_spawn")
 
 
-def _check_llm_on_worker_start(sender: object, proc_name: str, **kwargs: object) -> None:
-    # A misconfigured model or key shows up in the worker's log at start, not at the first job; the
-    # answer is cached, so N workers spawning cost one /models request.
-    from summaries.llm.readiness import log_llm_readiness
-
-    log_llm_readiness()
+def _on_worker_spawn(sender: object, proc_name: str, **kwargs: object) -> None:
+    # Imported here so web and bot processes never load the worker's modules; an exception escaping a
+    # post_spawn receiver kills the worker and django-q2 respawns it at once, in a loop.
+    try:
+        from summaries.tasks import on_worker_spawn
+    except Exception:  # noqa: BLE001  see above
+        logger.exception("the worker's task module does not import; jobs will fail until it is fixed")
+        return
+    on_worker_spawn(sender, proc_name=proc_name, **kwargs)

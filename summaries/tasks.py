@@ -1,9 +1,26 @@
-"""django-q2 entry points: sync functions taking primitive ids, each calling one service."""
+"""django-q2 entry points: sync functions taking primitive ids, each calling one service.
+
+`on_worker_spawn` runs in every worker process as it starts (django-q2's post_spawn signal). It must never
+raise: django-q2 respawns a dead worker at once, so a start-up check that raised on a missing table or an
+unreachable cache made a tight respawn loop that burnt a core while jobs waited forever.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+
 from summaries.services.jobs import jobs_sweep_stalled
-from summaries.services.runner import job_run
+from summaries.services.runner import job_run, jobs_fail_unstarted
+from summarybot.health import INFRASTRUCTURE_CHECKS, run_checks
+
+logger = logging.getLogger(__name__)
+
+# Back-off between start-up checks: 1, 2, 4 … seconds, at most this long.
+MAX_START_BACKOFF_SECONDS = 30.0
 
 
 def run_summary_job(job_id: str) -> str:
@@ -11,4 +28,55 @@ def run_summary_job(job_id: str) -> str:
 
 
 def sweep_stalled_jobs() -> int:
-    return jobs_sweep_stalled()
+    """Once a minute: hand on jobs whose worker died, and fail (telling the member) those none started."""
+    return jobs_sweep_stalled() + jobs_fail_unstarted()
+
+
+def on_worker_spawn(sender: object, proc_name: str, **kwargs: object) -> None:
+    try:
+        wait_for_infrastructure(proc_name=proc_name, grace_seconds=settings.WORKER_START_GRACE_SECONDS)
+        # A misconfigured model or key shows up in the worker's log at start, not at the first job; the
+        # answer is cached, so N workers spawning cost one /models request.
+        from summaries.llm.readiness import log_llm_readiness
+
+        log_llm_readiness()
+    except Exception:  # noqa: BLE001  see the module docstring: raising here means a respawn loop
+        logger.exception("worker start-up check crashed; taking jobs anyway", extra={"worker": proc_name})
+
+
+def wait_for_infrastructure(
+    *, proc_name: str, grace_seconds: float, sleep: Callable[[float], None] = time.sleep
+) -> bool:
+    """Check what every job needs (database, cache, queue); back off while it fails, up to the grace period.
+
+    Returns True when everything answered. After the grace period the worker takes jobs anyway: each then
+    fails with a reason its requester sees, instead of waiting in the queue for a worker that never comes.
+    """
+    deadline = time.monotonic() + grace_seconds
+    delay = 1.0
+    reported: tuple[str, ...] = ()
+    while True:
+        results = run_checks(INFRASTRUCTURE_CHECKS)
+        failing = tuple(name for name, result in results.items() if not result.ok)
+        if not failing:
+            if reported:
+                logger.warning("worker %s: %s answering again; taking jobs", proc_name, ", ".join(reported))
+            return True
+        remaining = deadline - time.monotonic()
+        if failing != reported:
+            # One line an operator can act on; repeated only when what fails changes.
+            logger.error(
+                "worker %s cannot start cleanly: %s; retrying for up to %d s (is `manage.py migrate` done, "
+                "is REDIS_URL reachable?)",
+                proc_name, "; ".join(f"{name} failed ({results[name].detail})" for name in failing),
+                max(0, int(remaining)), extra={"failing": list(failing)},
+            )
+            reported = failing
+        if remaining <= 0:
+            logger.error(
+                "worker %s is taking jobs without %s: they will fail with a reason shown to the member until it "
+                "is fixed", proc_name, ", ".join(failing), extra={"failing": list(failing)},
+            )
+            return False
+        sleep(min(delay, remaining))
+        delay = min(delay * 2, MAX_START_BACKOFF_SECONDS)

@@ -68,6 +68,8 @@ class Config:
     summary_max_tokens_per_request: int
     summary_max_window_messages: int
     job_max_attempts: int
+    job_start_deadline_seconds: int
+    worker_start_grace_seconds: int
     qa_history_messages: int
     qa_user_rate_limit: int
     qa_user_rate_window_seconds: int
@@ -259,6 +261,9 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         summary_max_tokens_per_request=_positive_int(env, "SUMMARY_MAX_TOKENS_PER_REQUEST", 2_000_000),
         summary_max_window_messages=_positive_int(env, "SUMMARY_MAX_WINDOW_MESSAGES", 50_000),
         job_max_attempts=_positive_int(env, "JOB_MAX_ATTEMPTS", 3),
+        # Under Discord's 15-minute interaction lifetime, so a member who waited is still told.
+        job_start_deadline_seconds=_positive_int(env, "JOB_START_DEADLINE_SECONDS", 600, minimum=60),
+        worker_start_grace_seconds=_positive_int(env, "WORKER_START_GRACE_SECONDS", 60, minimum=0),
         qa_history_messages=_positive_int(env, "QA_HISTORY_MESSAGES", 150),
         qa_user_rate_limit=_positive_int(env, "QA_USER_RATE_LIMIT", 3),
         qa_user_rate_window_seconds=_positive_int(env, "QA_USER_RATE_WINDOW_SECONDS", 60),

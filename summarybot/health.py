@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -66,6 +67,28 @@ CHECKS: dict[str, Check] = {
     "llm": check_llm,
     "discord": check_discord,
 }
+# What a worker needs before it can run any job; it runs these at start (summaries.tasks.on_worker_spawn).
+INFRASTRUCTURE_CHECKS = ("database", "cache", "queue")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    detail: str
+    ms: float
+
+
+def run_checks(names: Iterable[str] = CHECKS) -> dict[str, CheckResult]:
+    """Run the named checks; a failing check is reported with its exception, never raised."""
+    results: dict[str, CheckResult] = {}
+    for name in names:
+        started = time.perf_counter()
+        try:
+            detail, ok = CHECKS[name](), True
+        except Exception as exc:  # noqa: BLE001  a readiness probe reports every failure instead of raising
+            detail, ok = f"{type(exc).__name__}: {exc}", False
+        results[name] = CheckResult(ok=ok, detail=detail, ms=round((time.perf_counter() - started) * 1000, 1))
+    return results
 
 
 @never_cache
@@ -77,18 +100,15 @@ def health(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
-    results: dict[str, dict[str, object]] = {}
-    failing: list[str] = []
-    for name, check in CHECKS.items():
-        started = time.perf_counter()
-        try:
-            detail = check()
-            ok = True
-        except Exception as exc:  # noqa: BLE001  a readiness probe reports every failure instead of raising
-            detail = f"{type(exc).__name__}: {exc}"
-            ok = False
-            failing.append(name)
-            logger.warning("readiness check failed", extra={"check": name, "error": type(exc).__name__})
-        results[name] = {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
-    status = 503 if failing else 200
-    return JsonResponse({"status": "fail" if failing else "ok", "failing": failing, "checks": results}, status=status)
+    results = run_checks()
+    failing = [name for name, result in results.items() if not result.ok]
+    for name in failing:
+        logger.warning("readiness check failed", extra={"check": name, "detail": results[name].detail})
+    return JsonResponse(
+        {
+            "status": "fail" if failing else "ok",
+            "failing": failing,
+            "checks": {name: asdict(result) for name, result in results.items()},
+        },
+        status=503 if failing else 200,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -242,10 +243,14 @@ def job_retry(*, job: SummaryJob) -> SummaryJob:
     return retry
 
 
-def job_claim(*, job_id: Any, worker: str = "") -> SummaryJob | None:
+def job_claim(
+    *, job_id: Any, worker: str = "", on_give_up: Callable[[SummaryJob], None] | None = None
+) -> SummaryJob | None:
     """Take the job for this worker: a queued job, or a running one whose worker stopped beating.
 
     Returns None when someone else holds it or it has finished: a redelivered task then does nothing.
+    A job already tried JOB_MAX_ATTEMPTS times (its workers kept dying) is failed instead, and
+    `on_give_up` is called with it so that its requester can be told.
     """
     now = timezone.now()
     stale = now - HEARTBEAT_STALE_AFTER
@@ -254,7 +259,13 @@ def job_claim(*, job_id: Any, worker: str = "") -> SummaryJob | None:
     if job is None:
         return None
     if job.attempts >= settings.JOB_MAX_ATTEMPTS:
-        job_fail(job=job, code="worker_lost", message=f"The job was interrupted {job.attempts} times; giving up.")
+        job_fail(
+            job=job, code="worker_lost",
+            message=f"The summary was interrupted {job.attempts} times by a worker failure; giving up. "
+            "The operators were told; please try again later.",
+        )
+        if on_give_up is not None and job.status == JobStatus.FAILED and job.error_code == "worker_lost":
+            on_give_up(job)
         return None
     changed = SummaryJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).update(
         status=JobStatus.FETCHING if job.status == JobStatus.QUEUED else job.status,
@@ -299,6 +310,12 @@ def job_fail(*, job: SummaryJob, code: str, message: str) -> None:
     )
     job.refresh_from_db()
     logger.warning("summary job failed", extra={"job_id": str(job.pk), "error_code": code})
+
+
+def jobs_unstarted() -> list[SummaryJob]:
+    """Queued jobs that no worker has claimed within JOB_START_DEADLINE_SECONDS of being asked for."""
+    deadline = timezone.now() - timedelta(seconds=settings.JOB_START_DEADLINE_SECONDS)
+    return list(SummaryJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=deadline).order_by("created_at")[:500])
 
 
 def jobs_sweep_stalled() -> int:

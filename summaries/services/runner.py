@@ -20,6 +20,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 
 from botrunner.discord_errors import DiscordMissingAccess
 from botrunner.discord_rest import DiscordRest
@@ -32,7 +33,14 @@ from summaries.llm.factory import build_provider
 from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob, WindowKind
 from summaries.selectors import last_summary_in_channel, summary_options
 from summaries.services import discord_results
-from summaries.services.jobs import DEFAULT_MESSAGE_LIMIT, job_claim, job_fail, job_finish, job_progress
+from summaries.services.jobs import (
+    DEFAULT_MESSAGE_LIMIT,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_progress,
+    jobs_unstarted,
+)
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check
 from summarybot.errors import InvalidInput, SummaryBotError
@@ -69,8 +77,18 @@ class _Fetched:
 
 
 def job_run(*, job_id: Any) -> str:
-    """The task body. Returns a short outcome for django-q2's task log; never raises for a job failure."""
-    job = job_claim(job_id=job_id)
+    """The task body. Returns a short outcome for django-q2's task log; never raises.
+
+    Whatever breaks, inside the job's own code or around it (the claim, the database, the cache), the job
+    ends in a state its requester sees, with a readable reason; an exception escaping to django-q2 would
+    leave the job queued or running with nobody told.
+    """
+    try:
+        job = job_claim(job_id=job_id, on_give_up=_tell_requester)
+    except Exception as exc:  # noqa: BLE001  the task wrapper's last line, see above
+        logger.exception("could not claim a summary job", extra={"job_id": str(job_id)})
+        job = _job_or_none(job_id)
+        return _fail(job, **_crash_reason(exc)) if job is not None else "failed: could not read the job"
     if job is None:
         return "skipped: finished or held by another worker"
     try:
@@ -93,19 +111,82 @@ def job_run(*, job_id: Any) -> str:
         return "done"
     except SummaryBotError as exc:
         return _fail(job, code=exc.code, message=exc.message)
-    except Exception:  # the task wrapper's last line: record, tell, never leave a job running
+    except Exception as exc:  # noqa: BLE001  the task wrapper's last line: record, tell, never leave a job running
         logger.exception("summary job crashed", extra={"job_id": str(job.pk)})
-        return _fail(job, code="internal_error", message="Something went wrong on our side; the operators were told.")
+        return _fail(job, **_crash_reason(exc))
+
+
+def jobs_fail_unstarted() -> int:
+    """Fail the queued jobs that no worker started within JOB_START_DEADLINE_SECONDS, and tell their requesters.
+
+    Their task was lost, or every worker is stuck: either way the member is told instead of waiting on
+    "thinking…" forever. A worker that takes the task later finds the job finished and does nothing.
+    """
+    failed = 0
+    for job in jobs_unstarted():
+        minutes = max(1, settings.JOB_START_DEADLINE_SECONDS // 60)
+        _fail(job, code="not_started", message=(
+            f"No worker started this summary within {minutes} minutes, so it was cancelled. "
+            "The operators were told; please try again later."
+        ))
+        failed += 1
+    if failed:
+        logger.error("failed summary jobs that no worker started", extra={"count": failed})
+    return failed
+
+
+# What a member reads when the job broke for a reason outside it; the log has the traceback.
+_INFRASTRUCTURE_MESSAGE = (
+    "The summary service could not reach its database or cache, so this summary was not made. "
+    "The operators were told; please try again in a few minutes."
+)
+_INTERNAL_MESSAGE = "Something went wrong on our side, so this summary was not made; the operators were told."
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    # The database cache raises DatabaseError too; Redis' errors derive from ConnectionError or RedisError.
+    return isinstance(exc, DatabaseError | ConnectionError | TimeoutError) or type(exc).__module__.startswith("redis.")
+
+
+def _crash_reason(exc: BaseException) -> dict[str, str]:
+    if _is_infrastructure(exc):
+        return {"code": "service_unavailable", "message": _INFRASTRUCTURE_MESSAGE}
+    return {"code": "internal_error", "message": _INTERNAL_MESSAGE}
+
+
+def _job_or_none(job_id: Any) -> SummaryJob | None:
+    try:
+        return SummaryJob.objects.filter(pk=job_id).first()
+    except Exception:  # noqa: BLE001  already on the failure path; the log says why
+        logger.exception("could not read a summary job to fail it", extra={"job_id": str(job_id)})
+        return None
 
 
 def _fail(job: SummaryJob, *, code: str, message: str) -> str:
-    job_fail(job=job, code=code, message=message)
-    _publish_sync(job)
+    """Mark the job failed and tell its requester. Each step is guarded: this is the path taken when
+    something is already broken, and a second failure must not hide the first."""
     try:
-        asyncio.run(discord_results.report_failure(job=job, message=message))
+        job_fail(job=job, code=code, message=message)
+    except Exception:  # noqa: BLE001  the sweeper hands the job on once the database answers again
+        logger.exception("could not record a job failure", extra={"job_id": str(job.pk), "error_code": code})
+        return f"failed: {code} (not recorded)"
+    if job.status != JobStatus.FAILED or job.error_code != code[:64]:
+        return f"skipped: already {job.status}"
+    try:
+        _publish_sync(job)
+    except Exception:  # noqa: BLE001  live progress is a nicety
+        logger.warning("could not publish a job failure", extra={"job_id": str(job.pk)}, exc_info=True)
+    _tell_requester(job)
+    return f"failed: {code}"
+
+
+def _tell_requester(job: SummaryJob) -> None:
+    try:
+        asyncio.run(discord_results.report_failure(job=job, message=job.error_message))
     except SummaryBotError as exc:
         logger.info("could not tell the requester about a failure", extra={"job_id": str(job.pk), "error_code": exc.code})
-    return f"failed: {code}"
+    except Exception:  # noqa: BLE001  telling is best effort; the job row already says what happened
+        logger.exception("could not tell the requester about a failure", extra={"job_id": str(job.pk)})
 
 
 def _produce(job: SummaryJob) -> Summary:

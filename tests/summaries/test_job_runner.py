@@ -19,15 +19,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from guilds.models import Channel, Guild
 from summaries.models import JobStatus, Summary, SummaryJob, UsageRecord
 from summaries.services.jobs import SummaryRequest, jobs_sweep_stalled, summary_request
-from summaries.tasks import run_summary_job
+from summaries.tasks import run_summary_job, sweep_stalled_jobs
 from tests.fakes.discord import FakeDiscord, Overwrite, Permission
 from tests.fakes.openai_server import FakeOpenAI
+from tests.processes import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,16 +276,6 @@ def test_a_rerun_of_a_finished_job_changes_nothing(world, settings):
     result_edit(fake, payload)
 
 
-def _database_url() -> str:
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings_dict['NAME']}"
-    return (
-        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@{settings_dict['HOST'] or '127.0.0.1'}:"
-        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    )
-
-
 @pytest.mark.slow
 def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, settings):
     fake, guild, channel, alice, bob = world
@@ -297,7 +287,7 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
         env = {
             **os.environ,
             "DJANGO_DEBUG": "true",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "DISCORD_TOKEN": fake.bot_token,
             "DISCORD_API_BASE_URL": fake.api_base,
             "DISCORD_GATEWAY_URL": fake.gateway_url,
@@ -341,3 +331,46 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
     assert job.status == JobStatus.DONE and job.attempts == 2
     assert Summary.objects.filter(job=job).count() == 1
     result_edit(fake, payload)
+
+
+def told(fake: FakeDiscord, payload: dict) -> list[str]:  # type: ignore[type-arg]
+    return [r.json["content"] for r in original_edits(fake, payload) if r.json and r.json.get("content")]
+
+
+def test_a_job_whose_workers_keep_dying_is_failed_after_the_last_attempt_and_the_member_told(world, settings):
+    fake, guild, channel, alice, bob = world
+    chatter(fake, channel, alice, bob, 20)
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice)
+    # Each earlier worker claimed it and died: the heartbeat is stale and every attempt is used up.
+    SummaryJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.SUMMARIZING, attempts=settings.JOB_MAX_ATTEMPTS,
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )
+
+    assert run_summary_job(str(job.pk)).startswith("skipped")
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "worker_lost")
+    assert told(fake, payload) == [f"❌ {job.error_message}"]
+    assert not Summary.objects.exists()
+
+
+def test_a_queued_job_no_worker_started_in_time_is_failed_by_the_sweeper_and_the_member_told(world, settings):
+    fake, guild, channel, alice, bob = world
+    payload = deferred_interaction(fake, channel, alice)
+    job = slash_job(payload, guild, channel, alice)
+    fresh = slash_job(deferred_interaction(fake, channel, bob), guild, channel, bob)
+    SummaryJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.JOB_START_DEADLINE_SECONDS + 5)
+    )
+
+    assert sweep_stalled_jobs() == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "not_started")
+    assert told(fake, payload) == [f"❌ {job.error_message}"] and "No worker started" in job.error_message
+    assert SummaryJob.objects.get(pk=fresh.pk).status == JobStatus.QUEUED
+    # Its task, if a worker takes it after all, finds the job finished and changes nothing.
+    assert run_summary_job(str(job.pk)).startswith("skipped")
+    assert SummaryJob.objects.get(pk=job.pk).error_code == "not_started"

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,23 +15,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from guilds.models import Channel, Guild
 from summaries.models import JobStatus, Summary, SummaryJob
 from summaries.services.jobs import SummaryRequest, summary_request
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
+from tests.processes import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_qcluster_runs_a_queued_slash_command_job_through_openai_and_answers_in_discord(discord_settings):
@@ -75,24 +69,7 @@ def test_qcluster_runs_a_queued_slash_command_job_through_openai_and_answers_in_
             "Q_WORKERS": "1",
             "LOG_LEVEL": "WARNING",
         }
-        cluster = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                job.refresh_from_db()
-                if job.is_finished:
-                    break
-                time.sleep(0.2)
-        finally:
-            cluster.send_signal(signal.SIGTERM)
-            try:
-                _, errors = cluster.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                cluster.kill()
-                _, errors = cluster.communicate()
+        errors = run_qcluster_until_finished(job, env)
         assert job.status == JobStatus.DONE, (job.status, job.error_code, job.error_message, errors[-2000:])
         assert len(llm.chat_requests) > 1  # 600 messages at an 8k context: map-reduce
 
@@ -107,3 +84,100 @@ def test_qcluster_runs_a_queued_slash_command_job_through_openai_and_answers_in_
     channel_ids = {m.id for m in fake.channel_messages(channel)}
     assert links and all(int(g) == guild.id and int(c) == channel.id and int(m) in channel_ids for g, c, m in links)
     assert SummaryJob.objects.get(pk=job.pk).attempts == 1
+
+
+def run_qcluster_until_finished(job: SummaryJob, env: dict[str, str], *, timeout: float = 60) -> str:
+    """Start `manage.py qcluster`, wait for the job to reach an end state, stop it; return its stderr."""
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.is_finished:
+                break
+            time.sleep(0.2)
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        try:
+            _, errors = cluster.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+            _, errors = cluster.communicate()
+    return errors
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_worker_whose_cache_is_unreachable_backs_off_then_fails_the_job_where_the_member_sees_it(
+    discord_settings, client, settings
+):
+    fake: FakeDiscord = discord_settings
+    guild = fake.add_guild("Guild")
+    alice = fake.add_member(guild, username="alice", global_name="Alice")
+    channel = fake.add_channel(guild, "general")
+    fake.add_messages(channel, 50, authors=[alice], content="shall we ship the release on friday? {i}")
+    Guild.objects.create(id=guild.id, name="Guild", bot_present=True)
+    Channel.objects.create(id=channel.id, guild_id=guild.id, name="general")
+    payload = fake.slash_command_payload(channel=channel, user=alice, name="summarize")
+    defer = urllib.request.Request(
+        f"{fake.api_base}/interactions/{payload['id']}/{payload['token']}/callback?with_response=1",
+        data=json.dumps({"type": 5, "data": {"flags": 64}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(defer, timeout=5).close()
+    # The injected fault: the cache (and Channels layer) point at a Redis that is not there.
+    dead_redis = f"redis://127.0.0.1:{unused_port()}/0"
+
+    with FakeOpenAI() as llm:
+        job, _ = summary_request(
+            request=SummaryRequest(
+                guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=alice.id,
+                message_limit=50, interaction_id=int(payload["id"]), application_id=int(payload["application_id"]),
+                interaction_token=payload["token"],
+            )
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "summarybot.settings",
+            "DJANGO_DEBUG": "true",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": dead_redis,
+            "DISCORD_TOKEN": fake.bot_token,
+            "DISCORD_API_BASE_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "SUMMARY_PROVIDER": "openai",
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": llm.base_url,
+            "WORKER_START_GRACE_SECONDS": "4",
+            "Q_WORKERS": "1",
+            "LOG_LEVEL": "INFO",
+        }
+        started = time.monotonic()
+        errors = run_qcluster_until_finished(job, env)
+        took = time.monotonic() - started
+
+    assert job.status == JobStatus.FAILED, (job.status, job.error_code, errors[-3000:])
+    assert job.error_code == "service_unavailable"
+    assert took >= 4  # it waited out the grace period before taking the job
+    # No respawn loop, and one line an operator can act on.
+    assert "reincarnated" not in errors, errors[-3000:]
+    start_lines = [line for line in errors.splitlines() if "cannot start cleanly" in line]
+    assert len(start_lines) == 1 and "cache failed" in start_lines[0], errors[-3000:]
+    # The member's "thinking…" became the reason, without a traceback.
+    told = [r.json["content"] for r in fake.requests_matching(
+        "PATCH", rf"/webhooks/\d+/{re.escape(payload['token'])}/messages/@original") if r.json and r.json.get("content")]
+    assert told and told[-1].startswith("❌ The summary service could not reach its database or cache")
+    assert "Traceback" not in told[-1]
+
+    # The web process sees the same fault and names it.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead_redis}}
+    response = client.get("/ready")
+    assert response.status_code == 503 and response.json()["failing"] == ["cache"]
