@@ -80,12 +80,23 @@ def prompt_overhead(format_name: str, language: str, model: str) -> int:
     )
 
 
+def output_reserve(context_tokens: int, overhead_tokens: int, ceiling: int) -> int:
+    """What each call may answer: `ceiling`, or a quarter of what the prompt leaves in a small context.
+
+    A quarter leaves three for the input, which always holds two partial summaries for a reduce: a 2k-token
+    local model answers in ~320 tokens and still summarizes any history, where a fixed reserve of 1,500
+    left it no room for a transcript at all.
+    """
+    return max(64, min(ceiling, (context_tokens - overhead_tokens) // 4))
+
+
 def make_budget(options: SummaryOptions, context_tokens: int | None) -> Budget:
     context = options.context_tokens or context_tokens or DEFAULT_CONTEXT_TOKENS
+    overhead = prompt_overhead(options.format, options.language, options.model)
     budget = Budget(
         context_tokens=context,
-        overhead_tokens=prompt_overhead(options.format, options.language, options.model),
-        output_tokens=options.max_output_tokens,
+        overhead_tokens=overhead,
+        output_tokens=output_reserve(context, overhead, options.max_output_tokens),
         max_chunk_tokens=options.max_chunk_tokens,
     )
     budget.check()
@@ -121,7 +132,7 @@ def build_plan(conversation: PreparedConversation, options: SummaryOptions, *, c
 
 def estimate_plan(plan: Plan, options: SummaryOptions) -> Estimate:
     overhead = plan.budget.overhead_tokens
-    output = options.max_output_tokens
+    output = plan.budget.output_tokens
     prompt = sum(overhead + chunk.tokens for chunk in plan.chunks)
     calls = len(plan.chunks)
     levels = 0

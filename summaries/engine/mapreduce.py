@@ -281,7 +281,7 @@ class MapReduceSummarizer:
                     {"role": "assistant", "content": response.content},
                     {"role": "user", "content": repair_prompt(str(error))},
                 ]
-                response = await self._chat(repair, stage, level, estimated + self.options.max_output_tokens + 64)
+                response = await self._chat(repair, stage, level, estimated + self.plan.budget.output_tokens + 64)
                 try:
                     data = parse_reply(response.content, self.fmt)
                 except SchemaError as second:
@@ -301,7 +301,7 @@ class MapReduceSummarizer:
         request = ChatRequest(
             messages=messages,
             json_schema=json_schema(self.fmt.name),
-            max_output_tokens=self.options.max_output_tokens,
+            max_output_tokens=self.plan.budget.output_tokens,
             temperature=self.options.temperature,
             estimated_prompt_tokens=estimated,
             purpose=f"summary_{stage}",

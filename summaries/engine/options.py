@@ -19,7 +19,8 @@ class SummaryOptions:
     model: str = "gpt-4o-mini"
     # None: take the provider's context window (or DEFAULT_CONTEXT_TOKENS offline).
     context_tokens: int | None = None
-    # Output reserve of every call; also the ceiling of what one chunk summary may weigh in a reduce.
+    # Output reserve of every call, at most; also the ceiling of what one chunk summary may weigh in a reduce.
+    # Small contexts get less (estimate.output_reserve), so that a transcript and a reduce still fit.
     max_output_tokens: int = 1_500
     # Long contexts are allowed but recall drops with length: chunks stay below this even when the window is larger.
     max_chunk_tokens: int = 60_000

@@ -54,6 +54,28 @@ async def test_long_input_is_mapped_and_reduced_within_the_servers_context(fake_
     assert result.usage.prompt_tokens == sum(r.prompt_tokens for r in requests)
 
 
+@pytest.mark.parametrize("context", [2_048, 3_000, 4_096])
+async def test_small_local_model_contexts_summarize_5000_messages_with_every_call_within_the_context(
+    fake_openai, make_provider, context
+):
+    # What Ollama and llama.cpp servers are run with: the output reserve and the partial summaries scale
+    # down with the context instead of refusing the request.
+    fake_openai.max_context_tokens = context
+    messages = synthetic_conversation(5_000)
+    provider = make_provider(context_tokens=context)
+
+    result = await summarize(messages, SummaryOptions(format="structured", language="en"), provider=provider)
+
+    requests = fake_openai.chat_requests
+    assert all(r.status == 200 for r in requests)
+    assert max(r.prompt_tokens + r.body["max_tokens"] for r in requests) <= context
+    assert reached_refs(fake_openai) == set(range(len(messages)))  # every message reached some call
+    assert result.reduce_levels >= 1 and result.usage.llm_calls == len(requests)
+    ids = {m.id for m in messages}
+    cited = {i for item in result.items for i in item.message_ids}
+    assert result.items and all(item.message_ids for item in result.items) and cited <= ids
+
+
 async def test_invented_citation_ids_are_dropped(fake_openai, make_provider):
     messages = synthetic_conversation(600)
     fake_openai.enqueue(*[fake.invented_citations() for _ in range(50)])
