@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 from .options import SummaryOptions
-from .redact import Redactor, may_hold_pii, pii_candidates
+from .redact import Redactor, may_hold_pii, normalized_for_redaction, pii_candidates
 from .types import Attachment, ChatMessage, EmbedInfo
 
 _MARKUP = re.compile(
@@ -164,14 +164,26 @@ def gc_paused() -> Iterator[None]:
 
 def _redact(prepared: list[PreparedMessage], redactor: Redactor) -> None:
     """Redact in place, once every text is normalized: the batch gate picks the few texts that could hold
-    anything, in one pass over all of them, and only those go through the rules."""
-    for index in pii_candidates([m.text for m in prepared]):
+    anything, in one pass over all of them, and only those go through the rules. Display names are
+    redacted too: a member called "jane@example.com" or "+49 30 55502422" is PII in every line."""
+    for index in pii_candidates([normalized_for_redaction(m.text) for m in prepared]):
         message = prepared[index]
         text = message.text
         # Nothing redactable fits in five characters (the shortest, an email, needs six): "ok", "lol", "+1".
-        if len(text) > 5 and may_hold_pii(text):
+        if len(text) > 5 and may_hold_pii(normalized_for_redaction(text)):
             message.text = text = redactor.redact(text)
             message.has_code = "```" in text
+    names = {m.author_name for m in prepared}.union(*(m.mentioned_names for m in prepared if m.mentioned_names))
+    renamed = {
+        name: redacted
+        for name in names
+        if may_hold_pii(normalized_for_redaction(name)) and (redacted := redactor.redact(name)) != name
+    }
+    if renamed:
+        for message in prepared:
+            message.author_name = renamed.get(message.author_name, message.author_name)
+            if message.mentioned_names:
+                message.mentioned_names = tuple(renamed.get(n, n) for n in message.mentioned_names)
 
 
 def prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> PreparedConversation:

@@ -26,6 +26,7 @@ from guilds.models import Channel, Guild
 from summaries.engine.costs import cost_usd
 from summaries.engine.normalize import PreparedMessage, prepare
 from summaries.engine.options import SummaryOptions
+from summaries.engine.redact import redact_text
 from summaries.engine.render.links import jump_url
 from summaries.engine.tokens import TokenCounter
 from summaries.engine.types import ChatMessage
@@ -302,6 +303,9 @@ async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
             logger.info("question deleted before it was answered", extra=ids)
             return None
         question = question_text(asked)
+        if ctx.options.redact_pii:
+            # The question reaches the provider too: "is +49 30 55502422 Anna's number?" must not.
+            question = redact_text(question)[0]
         bot_id = rest.bot_user_id
         # Other questions to the bot are not conversation; bots' messages (our answers) are dropped by prepare().
         context = [

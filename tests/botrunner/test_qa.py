@@ -149,6 +149,26 @@ def test_model_answer_links_citations_records_usage_and_is_cached(qa_world, sett
     assert usage.prompt_tokens > 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_question_and_display_names_are_redacted_before_the_provider_sees_them(qa_world, settings) -> None:  # type: ignore[no-untyped-def]
+    fake, guild, channel, alice, decision = qa_world
+    named = fake.add_member(guild, username="jd", global_name="jane.doe@example.com")
+    fake.add_message(channel, named, "I can take the release notes")
+    with FakeOpenAI() as openai:
+        settings.SUMMARY_PROVIDER = "openai"
+        settings.OPENAI_API_KEY = "sk-test-fake"
+        settings.OPENAI_BASE_URL = openai.base_url
+        settings.SUMMARY_MODEL = "gpt-4o-mini"
+        settings.SUMMARY_FALLBACK_MODELS = []
+        openai.enqueue(content("Nobody said [2]."))
+        asked = fake.add_message(channel, alice, f"<@{fake.bot_user.id}> is +49 30 55502422 the release hotline?")
+        answer_question(guild.id, channel.id, asked.id, alice.id)
+        prompt = openai.chat_requests[0].body["messages"][-1]["content"]
+
+    assert "55502422" not in prompt and "[phone]" in prompt.split("Question:")[1]
+    assert "jane.doe@example.com" not in prompt and "[email]" in prompt
+
+
 # ------------------------------------------------------------------------------ through the bot
 @pytest.mark.django_db(transaction=True)
 async def test_mention_through_the_gateway_is_queued_then_answered(bot_world: BotWorld, settings) -> None:  # type: ignore[no-untyped-def]
