@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t summarybot .
+# Setup: docker run --env-file .env summarybot python manage.py migrate (the whole database setup, each release)
 # Run:   docker run --env-file .env -p 8000:8000 summarybot            (web)
 #        docker run --env-file .env summarybot python manage.py qcluster (worker)
 #        docker run --env-file .env summarybot python manage.py runbot   (bot)

@@ -166,12 +166,13 @@ def _redact(prepared: list[PreparedMessage], redactor: Redactor) -> None:
     """Redact in place, once every text is normalized: the batch gate picks the few texts that could hold
     anything, in one pass over all of them, and only those go through the rules. Display names are
     redacted too: a member called "jane@example.com" or "+49 30 55502422" is PII in every line."""
-    for index in pii_candidates([normalized_for_redaction(m.text) for m in prepared]):
-        message = prepared[index]
-        text = message.text
+    # isascii() first: most chat is ASCII, and a call per message would cost more than the check.
+    texts = [text if (text := m.text).isascii() else normalized_for_redaction(text) for m in prepared]
+    for index in pii_candidates(texts):
         # Nothing redactable fits in five characters (the shortest, an email, needs six): "ok", "lol", "+1".
-        if len(text) > 5 and may_hold_pii(normalized_for_redaction(text)):
-            message.text = text = redactor.redact(text)
+        if len(texts[index]) > 5 and may_hold_pii(texts[index]):
+            message = prepared[index]
+            message.text = text = redactor.redact(message.text)
             message.has_code = "```" in text
     names = {m.author_name for m in prepared}.union(*(m.mentioned_names for m in prepared if m.mentioned_names))
     renamed = {
