@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from guilds.models import Channel, ChannelKind, Guild, MemberOptOut
-from summaries.services.usage import MonthUsage, usage_this_month
 from summarybot.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -324,11 +323,3 @@ def guild_config_get(*, guild_id: int) -> GuildConfig:
     ]
     locked = [c for c in live if c.is_locked and not c.allow_when_locked and c.kind not in _THREAD_KINDS]
     return GuildConfig(guild=guild, special_channels=special, locked_channels=locked)
-
-
-def guild_usage(*, guild_id: int) -> MonthUsage:
-    """This month's tokens and cost of a guild, with its budgets (for /usage)."""
-    guild = Guild.objects.filter(pk=guild_id).first()
-    if guild is None:
-        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
-    return usage_this_month(guild=guild)

@@ -7,8 +7,7 @@ from channels.db import database_sync_to_async
 from discord import app_commands
 from discord.ext import commands
 
-from guilds.services import guild_usage
-from summaries.services.usage import MonthUsage
+from summaries.services.usage import MonthUsage, guild_usage
 
 
 def _bar(used: float, budget: float) -> str:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from guilds.models import Guild
 from summaries.models import UsageRecord
-from summarybot.errors import BudgetExceeded
+from summarybot.errors import BudgetExceeded, NotFound
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,14 @@ def usage_this_month(*, guild: Guild) -> MonthUsage:
         token_budget=guild.monthly_token_budget,
         cost_budget_usd=guild.monthly_cost_budget_usd,
     )
+
+
+def guild_usage(*, guild_id: int) -> MonthUsage:
+    """This month's tokens and cost of a guild, with its budgets (for /usage)."""
+    guild = Guild.objects.filter(pk=guild_id).first()
+    if guild is None:
+        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    return usage_this_month(guild=guild)
 
 
 def budget_check(*, guild: Guild, estimated_tokens: int = 0, estimated_cost_usd: float = 0.0) -> MonthUsage:
