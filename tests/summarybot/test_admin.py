@@ -49,7 +49,7 @@ def test_change_pages_show_that_a_secret_is_set_not_the_secret(operator):
 
 
 def test_retry_action_creates_a_linked_queued_job_and_enqueues_it(operator, django_capture_on_commit_callbacks):
-    failed = SummaryJobFactory(status=JobStatus.FAILED, error_code="unavailable")
+    failed = SummaryJobFactory(status=JobStatus.FAILED, error_code="llm_unavailable")
     done = SummaryJobFactory(status=JobStatus.DONE)
     with django_capture_on_commit_callbacks(execute=True):
         response = run_action(operator, SummaryJob, "retry", [failed.pk, done.pk])
