@@ -129,9 +129,9 @@ class ConfigCog(commands.GroupCog, group_name="summary-config", group_descriptio
         value = "" if emoji.strip().lower() in _OFF else emoji.strip()
         done = f"Reacting with {value} now posts a summary in the channel." if value else "The reaction trigger is off."
         await self._update_guild(interaction, {"reaction_trigger_emoji": value}, done)
-        trigger = self.bot.get_cog("ReactionTriggerCog")
-        if trigger is not None and interaction.guild_id is not None:
-            trigger.forget_guild(interaction.guild_id)  # type: ignore[attr-defined]
+        if interaction.guild_id is not None:
+            # Whoever caches guild settings (the reaction trigger does) listens for this event.
+            self.bot.dispatch("guild_config_changed", interaction.guild_id)
 
     @app_commands.command(name="cooldown", description="Seconds a member waits between two summaries")
     @manage_server

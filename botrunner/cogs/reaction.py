@@ -31,8 +31,9 @@ class ReactionTriggerCog(commands.Cog):
         self.bot = bot
         self._emoji: dict[int, tuple[str, float]] = {}
 
-    def forget_guild(self, guild_id: int) -> None:
-        """Called after /summary-config changes the emoji, so this process sees it at once."""
+    @commands.Cog.listener()
+    async def on_guild_config_changed(self, guild_id: int) -> None:
+        """/summary-config changed a setting (perhaps the emoji): this process sees it at once."""
         self._emoji.pop(guild_id, None)
 
     async def _trigger_emoji(self, guild_id: int) -> str:

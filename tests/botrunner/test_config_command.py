@@ -156,3 +156,22 @@ async def test_a_reaction_trigger_must_be_an_emoji(bot_world: BotWorld) -> None:
     assert "is not an emoji" in text
     await config(w, "reaction-emoji", user=w.admin, options={"emoji": "<:notes:112233445566778899>"})
     assert (await guild_row(w)).reaction_trigger_emoji == "<:notes:112233445566778899>"
+
+
+async def test_a_new_reaction_emoji_takes_effect_at_once(bot_world: BotWorld) -> None:
+    from summaries.models import SummaryJob
+    from tests.botrunner.bot_support import eventually
+
+    w = bot_world
+    await config(w, "reaction-emoji", user=w.admin, options={"emoji": "📝"})
+    first = w.fake.add_message(w.channel, w.member, "first discussion")
+    await w.fake.dispatch_async("MESSAGE_REACTION_ADD", w.fake.reaction_add_payload(first, w.member, "📝"))
+    await eventually(lambda: db(lambda: SummaryJob.objects.filter(after_message_id=first.id).first())())
+
+    # The trigger cached 📝; the config command's event makes it read the new emoji straight away.
+    await config(w, "reaction-emoji", user=w.admin, options={"emoji": "🧵"})
+    second = w.fake.add_message(w.channel, w.member, "second discussion")
+    # Another member: the first one is within the per-member cooldown.
+    await w.fake.dispatch_async("MESSAGE_REACTION_ADD", w.fake.reaction_add_payload(second, w.admin, "🧵"))
+    job = await eventually(lambda: db(lambda: SummaryJob.objects.filter(after_message_id=second.id).first())())
+    assert job.source == "reaction"
