@@ -16,8 +16,9 @@ from discord.ext import commands
 
 from botrunner._access import Target, check_target
 from guilds.services import guild_reaction_emoji
-from summaries.models import DeliveryMode, JobSource, Visibility, WindowKind
+from summaries.models import DeliveryMode, JobSource, Visibility
 from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.window import SummaryWindow
 from summarybot.errors import SummaryBotError
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,7 @@ class ReactionTriggerCog(commands.Cog):
             channel_id=target.id,
             source=JobSource.REACTION,
             requested_by_user_id=payload.user_id,
-            window_kind=WindowKind.FROM_MESSAGE,
-            after_message_id=first_message_id,
+            window=SummaryWindow.from_message(first_message_id),
             visibility=Visibility.PUBLIC,
             delivery_mode=DeliveryMode.HERE,
             idempotency_key=f"reaction:{target.id}:{first_message_id}",

@@ -8,7 +8,6 @@ worker then edits the deferred response with progress and the result, using the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import discord
 from channels.db import database_sync_to_async
@@ -27,8 +26,9 @@ from botrunner._access import (
 )
 from botrunner._choices import FORMAT_CHOICES, language_autocomplete
 from botrunner._errors import PUBLIC_DEFER
-from summaries.models import DeliveryMode, JobSource, Visibility, WindowKind
+from summaries.models import DeliveryMode, JobSource, Visibility
 from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.window import MAX_WINDOW_HOURS, SummaryWindow
 from summarybot.errors import InvalidInput, SummaryBotError
 
 logger = logging.getLogger(__name__)
@@ -53,17 +53,9 @@ DELIVERY_CHOICES = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    kind: str
-    message_limit: int | None = None
-    hours: int | None = None
-    after_message_id: int | None = None
-
-
 def _window(
     *, messages: int | None, hours: int | None, since: str | None, from_message: str | None, guild_id: int | None
-) -> tuple[Window, int | None]:
+) -> tuple[SummaryWindow, int | None]:
     """The one window the options ask for, and the channel a message link points to (if any)."""
     given = [
         name
@@ -73,24 +65,24 @@ def _window(
     if len(given) > 1:
         raise InvalidInput(f"Pick one way to choose the messages, not {' and '.join(given)}.")
     if hours:
-        return Window(WindowKind.HOURS, hours=hours), None
+        return SummaryWindow.hours(hours), None
     if since == "last_summary":
-        return Window(WindowKind.SINCE_LAST_SUMMARY), None
+        return SummaryWindow.since_last_summary(), None
     if since == "my_last_message":
-        return Window(WindowKind.SINCE_MY_LAST_MESSAGE), None
+        return SummaryWindow.since_my_last_message(), None
     if from_message:
         link = parse_message_link(from_message)
         if link.guild_id != guild_id:
             raise InvalidInput("That message link points to another server (or a DM); link a message from here.")
-        return Window(WindowKind.FROM_MESSAGE, after_message_id=link.message_id), link.channel_id
-    return Window(WindowKind.COUNT, message_limit=messages), None
+        return SummaryWindow.from_message(link.message_id), link.channel_id
+    return SummaryWindow.count(messages), None
 
 
 async def defer_then_request(
     interaction: discord.Interaction,
     *,
     target: Target,
-    window: Window,
+    window: SummaryWindow,
     source: str,
     visibility: str = Visibility.PRIVATE,
     delivery: str = DeliveryMode.HERE,
@@ -122,10 +114,7 @@ async def defer_then_request(
         channel_id=target.id,
         source=source,
         requested_by_user_id=interaction.user.id,
-        window_kind=window.kind,
-        message_limit=window.message_limit,
-        hours=window.hours,
-        after_message_id=window.after_message_id,
+        window=window,
         format=format,
         language=language,
         visibility=visibility,
@@ -186,7 +175,7 @@ class SummarizeCog(commands.Cog):
         self,
         interaction: discord.Interaction,
         messages: app_commands.Range[int, 1, settings.SUMMARY_MAX_WINDOW_MESSAGES] | None = None,
-        hours: app_commands.Range[int, 1, 168] | None = None,
+        hours: app_commands.Range[int, 1, MAX_WINDOW_HOURS] | None = None,
         since: app_commands.Choice[str] | None = None,
         from_message: str | None = None,
         channel: app_commands.Transform[app_commands.AppCommandChannel, TargetChannel] | None = None,
@@ -226,7 +215,7 @@ class SummarizeCog(commands.Cog):
         await defer_then_request(
             interaction,
             target=target,
-            window=Window(WindowKind.FROM_MESSAGE, after_message_id=message.id),
+            window=SummaryWindow.from_message(message.id),
             source=JobSource.CONTEXT_MENU,
         )
 

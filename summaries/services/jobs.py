@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,14 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from guilds.models import Channel, Guild
-from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility, WindowKind
+from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility
 from summaries.services.usage import budget_check
+from summaries.window import SummaryWindow
 from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from webhooks.models import ApiKey
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MESSAGE_LIMIT = 200
 # A worker that has not touched its job for this long is presumed dead; the sweeper hands the job on.
 HEARTBEAT_STALE_AFTER = timedelta(minutes=2)
 
@@ -35,13 +35,7 @@ class SummaryRequest:
     requested_by_user_id: int | None = None
     api_key: ApiKey | None = None
     schedule: Schedule | None = None
-    window_kind: str = WindowKind.COUNT
-    message_limit: int | None = None
-    hours: int | None = None
-    after_message_id: int | None = None
-    before_message_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    window: SummaryWindow = field(default_factory=SummaryWindow.count)
     format: str | None = None
     language: str | None = None
     visibility: str = Visibility.PRIVATE
@@ -84,40 +78,6 @@ def _check_channel(guild: Guild, channel_id: int) -> Channel | None:
     return channel
 
 
-def _check_window(request: SummaryRequest) -> dict[str, Any]:
-    kind = request.window_kind
-    if kind not in WindowKind.values:
-        raise InvalidInput(f"Unknown window {kind!r}; use one of: {', '.join(WindowKind.values)}.")
-    limit = request.message_limit
-    if limit is not None and not 1 <= limit <= settings.SUMMARY_MAX_WINDOW_MESSAGES:
-        raise InvalidInput(f"message_limit must be between 1 and {settings.SUMMARY_MAX_WINDOW_MESSAGES}.")
-    window: dict[str, Any] = {"window_kind": kind, "message_limit": limit}
-    if kind == WindowKind.COUNT:
-        window["message_limit"] = limit or DEFAULT_MESSAGE_LIMIT
-    elif kind == WindowKind.HOURS:
-        if request.hours is None or not 1 <= request.hours <= 168:
-            raise InvalidInput("hours must be between 1 and 168 (one week).")
-        window["hours"] = request.hours
-    elif kind == WindowKind.FROM_MESSAGE:
-        if not request.after_message_id:
-            raise InvalidInput("A 'from message' window needs the message to start from.")
-        window["after_message_id"] = request.after_message_id
-    elif kind == WindowKind.SINCE_MY_LAST_MESSAGE:
-        if request.requested_by_user_id is None:
-            raise InvalidInput("'Since my last message' needs a requesting member.")
-    elif kind == WindowKind.RANGE:
-        if request.since is None:
-            raise InvalidInput("A range window needs a start time.")
-        if request.until is not None and request.until <= request.since:
-            raise InvalidInput("The range must end after it starts.")
-        if request.until is None and request.since > timezone.now():
-            raise InvalidInput("The range starts in the future.")
-        window.update(since=request.since, until=request.until)
-    if request.before_message_id:
-        window["before_message_id"] = request.before_message_id
-    return window
-
-
 def _check_limits(guild: Guild, request: SummaryRequest) -> None:
     now = timezone.now()
     if request.enforce_cooldown and request.requested_by_user_id is not None and guild.member_cooldown_seconds:
@@ -158,7 +118,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
     if guild is None:
         raise NotFound("This server is not registered with Summary Bot.")
     channel = _check_channel(guild, request.channel_id)
-    window = _check_window(request)
+    request.window.check_requester(request.requested_by_user_id)
     _check_limits(guild, request)
 
     if request.visibility not in Visibility.values:
@@ -183,7 +143,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         interaction_id=request.interaction_id,
         application_id=request.application_id,
         interaction_token=request.interaction_token,
-        **window,
+        **request.window.as_job_fields(),
     )
     try:
         job.full_clean(validate_constraints=False)
@@ -221,13 +181,7 @@ def job_retry(*, job: SummaryJob) -> SummaryJob:
         requested_by_user_id=job.requested_by_user_id,
         api_key=job.api_key,
         schedule=job.schedule,
-        window_kind=job.window_kind,
-        message_limit=job.message_limit,
-        hours=job.hours,
-        after_message_id=job.after_message_id,
-        before_message_id=job.before_message_id,
-        since=job.since,
-        until=job.until,
+        **SummaryWindow.from_job(job).as_job_fields(),
         format=job.format,
         language=job.language,
         visibility=job.visibility,

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -30,11 +29,10 @@ from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
 from summaries.engine.types import ChatMessage, SummaryResult
 from summaries.llm.factory import build_provider
-from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob, WindowKind
+from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob
 from summaries.selectors import last_summary_in_channel, summary_options
 from summaries.services import discord_results
 from summaries.services.jobs import (
-    DEFAULT_MESSAGE_LIMIT,
     job_claim,
     job_fail,
     job_finish,
@@ -43,6 +41,7 @@ from summaries.services.jobs import (
 )
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check
+from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.errors import InvalidInput, SummaryBotError
 
 logger = logging.getLogger(__name__)
@@ -206,7 +205,8 @@ def _produce(job: SummaryJob) -> Summary:
 
 
 def _since_last_summary(job: SummaryJob) -> int | None:
-    if job.window_kind != WindowKind.SINCE_LAST_SUMMARY:
+    """The last message the channel's previous summary covered, for a window that starts after it."""
+    if not SummaryWindow.from_job(job).needs_previous_summary:
         return None
     last = last_summary_in_channel(guild_id=job.guild_id, channel_id=job.channel_id, exclude_job=job)
     return last.last_message_id if last is not None else None
@@ -253,7 +253,9 @@ async def _fetch_and_summarize(
     return result, fetched
 
 
-async def _fetch(job: SummaryJob, rest: DiscordRest, after_id: int | None, progress: _Progress) -> _Fetched:
+async def _fetch(
+    job: SummaryJob, rest: DiscordRest, previous_summary_last_id: int | None, progress: _Progress
+) -> _Fetched:
     channel = await rest.channel_info(job.channel_id)
     missing = await rest.bot_missing_permissions(job.channel_id)
     if missing:
@@ -269,38 +271,29 @@ async def _fetch(job: SummaryJob, rest: DiscordRest, after_id: int | None, progr
         progress.set(status=JobStatus.FETCHING, percent=low + min(high - low, count * (high - low) // max(cap, 1) + 1),
                      detail=f"Fetched {count:,} messages…")
 
-    kind = job.window_kind
-    if kind == WindowKind.SINCE_MY_LAST_MESSAGE:
-        messages = await _since_member_last_message(job, rest, cap, on_page)
-        limit = cap
+    query = SummaryWindow.from_job(job).history(
+        asked_at=job.created_at, asked_at_id=job.interaction_id, previous_summary_last_id=previous_summary_last_id
+    )
+    if query.to_requesters_last_message:
+        messages = await _since_member_last_message(job, rest, query, on_page)
     else:
-        limit = job.message_limit or (DEFAULT_MESSAGE_LIMIT if kind == WindowKind.SINCE_LAST_SUMMARY and not after_id else cap)
-        since = None
-        if kind == WindowKind.HOURS:
-            since = job.created_at - timedelta(hours=job.hours or 1)
-        elif kind == WindowKind.RANGE:
-            since = job.since
-        if kind == WindowKind.FROM_MESSAGE:
-            after_id = (job.after_message_id or 1) - 1  # the chosen message itself is included
-        # A window ends when it was asked for: the interaction id is a snowflake of that moment, so the
-        # bot's own "thinking…" response and anything said later stay out of it.
-        before_id = job.before_message_id or job.interaction_id
-        until = job.until if kind == WindowKind.RANGE else None
         messages = await rest.fetch_history(
-            job.channel_id, limit=limit, after_id=after_id, before_id=before_id, since=since, until=until,
-            on_page=on_page,
+            job.channel_id, limit=query.limit, after_id=query.after_id, before_id=query.before_id,
+            since=query.since, until=query.until, on_page=on_page,
         )
     if not messages:
         raise InvalidInput("There are no messages to summarize in that window.")
-    capped = kind != WindowKind.COUNT and len(messages) >= limit
+    capped = query.capped(len(messages))
     return _Fetched(messages=messages, channel_name=channel.name, window_capped=capped)
 
 
-async def _since_member_last_message(job: SummaryJob, rest: DiscordRest, cap: int, on_page: Any) -> list[ChatMessage]:
+async def _since_member_last_message(
+    job: SummaryJob, rest: DiscordRest, query: HistoryQuery, on_page: Any
+) -> list[ChatMessage]:
     """Walk back page by page until the member's own last message; keep what came after it."""
     collected: list[ChatMessage] = []
-    before_id = job.before_message_id or job.interaction_id
-    while len(collected) < cap:
+    before_id = query.before_id
+    while len(collected) < query.limit:
         page = await rest.fetch_history(job.channel_id, limit=100, before_id=before_id)
         if not page:
             break

@@ -25,6 +25,7 @@ from guilds.models import Channel, Guild
 from summaries.models import JobStatus, Summary, SummaryJob, UsageRecord
 from summaries.services.jobs import SummaryRequest, jobs_sweep_stalled, summary_request
 from summaries.tasks import run_summary_job, sweep_stalled_jobs
+from summaries.window import SummaryWindow
 from tests.fakes.discord import FakeDiscord, Overwrite, Permission
 from tests.fakes.openai_server import FakeOpenAI
 from tests.processes import database_url
@@ -105,7 +106,7 @@ def test_slash_command_job_offline_engine_delivers_cited_summary_in_the_deferred
     settings.OPENAI_API_KEY = ""
     messages = chatter(fake, channel, alice, bob, 150)
     payload = deferred_interaction(fake, channel, alice)
-    job = slash_job(payload, guild, channel, alice, message_limit=120)
+    job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(120))
 
     assert run_summary_job(str(job.pk)) == "done"
 
@@ -130,7 +131,7 @@ def test_5000_message_window_map_reduces_through_openai_and_records_usage(world,
         settings.SUMMARY_CONTEXT_TOKENS = 16_000
         settings.SUMMARY_MAP_CONCURRENCY = 4
         payload = deferred_interaction(fake, channel, alice, ephemeral=False)
-        job = slash_job(payload, guild, channel, alice, message_limit=5000, visibility="public")
+        job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(5000), visibility="public")
 
         assert run_summary_job(str(job.pk)) == "done"
         calls = llm.chat_requests
@@ -154,7 +155,7 @@ def test_a_window_costing_more_than_the_monthly_token_budget_fails_before_any_ll
         settings.OPENAI_API_KEY = "sk-test"
         settings.OPENAI_BASE_URL = llm.base_url
         payload = deferred_interaction(fake, channel, alice)
-        job = slash_job(payload, guild, channel, alice, message_limit=300)
+        job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(300))
 
         assert run_summary_job(str(job.pk)) == "failed: budget_exceeded"
         assert llm.chat_requests == []
@@ -170,7 +171,7 @@ def test_rate_limited_history_fetch_is_waited_out(world, settings):
     chatter(fake, channel, alice, bob, 300)
     fake.fail_next("GET", rf"^/channels/{channel.id}/messages$", status=429, retry_after=0.2, skip=1)
     payload = deferred_interaction(fake, channel, alice)
-    job = slash_job(payload, guild, channel, alice, message_limit=300)
+    job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(300))
 
     assert run_summary_job(str(job.pk)) == "done"
     assert Summary.objects.get(job=job).message_count == 300
@@ -253,11 +254,11 @@ def test_since_last_summary_starts_after_the_previous_summary(world, settings):
     fake, guild, channel, alice, bob = world
     settings.OPENAI_API_KEY = ""
     chatter(fake, channel, alice, bob, 60)
-    first = slash_job(deferred_interaction(fake, channel, alice), guild, channel, alice, message_limit=60)
+    first = slash_job(deferred_interaction(fake, channel, alice), guild, channel, alice, window=SummaryWindow.count(60))
     assert run_summary_job(str(first.pk)) == "done"
     newer = chatter(fake, channel, alice, bob, 25)
     second = slash_job(
-        deferred_interaction(fake, channel, bob), guild, channel, bob, window_kind="since_last_summary"
+        deferred_interaction(fake, channel, bob), guild, channel, bob, window=SummaryWindow.since_last_summary()
     )
     assert run_summary_job(str(second.pk)) == "done"
     summary = Summary.objects.get(job=second)
@@ -283,7 +284,7 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
     with FakeOpenAI() as llm:
         llm.latency = 1.5  # long enough to kill the worker while it summarizes
         payload = deferred_interaction(fake, channel, alice)
-        job = slash_job(payload, guild, channel, alice, message_limit=400)
+        job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(400))
         env = {
             **os.environ,
             "DJANGO_DEBUG": "true",

@@ -17,6 +17,7 @@ from summaries.services.jobs import (
     jobs_sweep_stalled,
     summary_request,
 )
+from summaries.window import SummaryWindow
 from summarybot.errors import BudgetExceeded, InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from tests.factories import ChannelFactory, GuildFactory, SummaryJobFactory
 
@@ -97,23 +98,24 @@ def test_a_channel_of_another_guild_looks_unknown():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "words"),
+    ("make_kwargs", "words"),
     [
-        ({"window_kind": "hours", "hours": 0}, "between 1 and 168"),
-        ({"window_kind": "hours", "hours": 169}, "between 1 and 168"),
-        ({"window_kind": "count", "message_limit": 0}, "between 1 and"),
-        ({"window_kind": "from_message"}, "message to start from"),
-        ({"window_kind": "since_my_last_message"}, "requesting member"),
-        ({"window_kind": "range"}, "start time"),
-        ({"window_kind": "fortnight"}, "Unknown window"),
-        ({"visibility": "secret"}, "visibility"),
-        ({"delivery_mode": "pigeon"}, "delivery"),
+        (lambda: {"window": SummaryWindow.hours(0)}, "between 1 and 168"),
+        (lambda: {"window": SummaryWindow.hours(169)}, "between 1 and 168"),
+        (lambda: {"window": SummaryWindow.count(0)}, "between 1 and"),
+        (lambda: {"window": SummaryWindow.from_message(None)}, "message to start from"),
+        (lambda: {"window": SummaryWindow.since_my_last_message()}, "requesting member"),
+        (lambda: {"window": SummaryWindow.range(None)}, "start time"),
+        (lambda: {"window": SummaryWindow.parse("fortnight")}, "Unknown window"),
+        (lambda: {"visibility": "secret"}, "visibility"),
+        (lambda: {"delivery_mode": "pigeon"}, "delivery"),
     ],
 )
-def test_bad_windows_are_refused_with_a_reason(kwargs, words):
+def test_bad_windows_are_refused_with_a_reason(make_kwargs, words):
     channel = ChannelFactory()
+    # The window is built inside the check: a bad one is refused where it is made, before any job exists.
     with pytest.raises(InvalidInput, match=words):
-        summary_request(request=request_for(channel, **kwargs))
+        summary_request(request=request_for(channel, **make_kwargs()))
     assert not SummaryJob.objects.exists()
 
 

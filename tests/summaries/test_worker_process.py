@@ -19,6 +19,7 @@ import pytest
 from guilds.models import Channel, Guild
 from summaries.models import JobStatus, Summary, SummaryJob
 from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.window import SummaryWindow
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.processes import database_url
@@ -50,8 +51,8 @@ def test_qcluster_runs_a_queued_slash_command_job_through_openai_and_answers_in_
         job, _ = summary_request(
             request=SummaryRequest(
                 guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=alice.id,
-                message_limit=600, interaction_id=int(payload["id"]), application_id=int(payload["application_id"]),
-                interaction_token=payload["token"],
+                window=SummaryWindow.count(600), interaction_id=int(payload["id"]),
+                application_id=int(payload["application_id"]), interaction_token=payload["token"],
             )
         )
         env = {
@@ -140,8 +141,8 @@ def test_worker_whose_cache_is_unreachable_backs_off_then_fails_the_job_where_th
         job, _ = summary_request(
             request=SummaryRequest(
                 guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=alice.id,
-                message_limit=50, interaction_id=int(payload["id"]), application_id=int(payload["application_id"]),
-                interaction_token=payload["token"],
+                window=SummaryWindow.count(50), interaction_id=int(payload["id"]),
+                application_id=int(payload["application_id"]), interaction_token=payload["token"],
             )
         )
         env = {

@@ -26,12 +26,13 @@ import django, json, sys
 django.setup()
 from guilds.models import Channel, Guild
 from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.window import SummaryWindow
 args = json.loads(sys.argv[1])
 Guild.objects.create(id=args["guild"], name="Guild", bot_present=True)
 Channel.objects.create(id=args["channel"], guild_id=args["guild"], name="general")
 job, _ = summary_request(request=SummaryRequest(
     guild_id=args["guild"], channel_id=args["channel"], source="slash_command", requested_by_user_id=args["user"],
-    message_limit=40, interaction_id=args["interaction"], application_id=args["application"],
+    window=SummaryWindow.count(40), interaction_id=args["interaction"], application_id=args["application"],
     interaction_token=args["token"]))
 print(job.pk)
 """
