@@ -1,14 +1,16 @@
-"""Which provider serves a summary, and what its model costs and holds.
+"""Which provider serves a summary, and what its model holds.
 
 `build_provider` returns None for "use the offline engine": SUMMARY_PROVIDER=local, or auto with no key.
 A guild that brings its own endpoint passes base_url/api_key/model; our OPENAI_API_KEY is never sent to
-an endpoint other than OPENAI_BASE_URL.
+an endpoint other than OPENAI_BASE_URL. What a model costs is the engine's lookup
+(summaries/engine/costs.py) in SUMMARY_PRICES.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 
+from summaries.engine.model_table import model_key
 from summaries.llm.base import ChatProvider
 from summaries.llm.errors import LLMAuthError
 from summaries.llm.openai_provider import OpenAIProvider
@@ -37,27 +39,12 @@ UNKNOWN_MODEL_CONTEXT_TOKENS = 16_384
 NO_KEY = "sk-no-key-configured"
 
 
-def _longest_prefix(model: str, table: dict[str, object]) -> str | None:
-    matches = [name for name in table if model == name or model.startswith(name + "-")]
-    return max(matches, key=len) if matches else None
-
-
 def context_tokens_for(model: str) -> int:
     """SUMMARY_CONTEXT_TOKENS when set, else the model's known window, else 16k."""
     if settings.SUMMARY_CONTEXT_TOKENS:
         return int(settings.SUMMARY_CONTEXT_TOKENS)
-    name = _longest_prefix(model, MODEL_CONTEXT_TOKENS)  # type: ignore[arg-type]
+    name = model_key(model, MODEL_CONTEXT_TOKENS)
     return MODEL_CONTEXT_TOKENS[name] if name else UNKNOWN_MODEL_CONTEXT_TOKENS
-
-
-def price_for(model: str) -> tuple[float, float]:
-    """USD per million (input, output) tokens from SUMMARY_PRICES; (0, 0) for a model with no price."""
-    prices: dict[str, tuple[float, float]] = settings.SUMMARY_PRICES
-    name = _longest_prefix(model, prices)  # type: ignore[arg-type]
-    if name is None:
-        return (0.0, 0.0)
-    price_in, price_out = prices[name]
-    return (float(price_in), float(price_out))
 
 
 def build_provider(
