@@ -33,8 +33,7 @@ from summaries.engine.render.discord_limits import MESSAGE_CONTENT, shorten
 from summaries.engine.tokens import TokenCounter
 from summaries.llm.base import ChatProvider, ChatRequest
 from summaries.llm.errors import LLMError
-from summaries.llm.factory import build_provider
-from summaries.selectors import summary_options
+from summaries.services.engine_setup import engine_setup
 from summaries.services.usage import budget_check, usage_record
 from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 
@@ -143,17 +142,7 @@ def _context(guild_id: int, channel_id: int) -> QaContext:
     guild = Guild.objects.filter(pk=guild_id).first()
     if guild is None:
         raise NotFound(f"Guild {guild_id} is not registered.")
-    provider = build_provider(
-        base_url=guild.llm_base_url or None, api_key=guild.llm_api_key or None, model=guild.llm_model or None
-    )
-    options = summary_options(
-        guild=guild,
-        channel_id=channel_id,
-        format="brief",
-        language=guild.default_language,
-        model=provider.model if provider is not None else OFFLINE_MODEL,
-        context_tokens=provider.context_tokens if provider is not None else None,
-    )
+    provider, options = engine_setup(guild=guild, channel_id=channel_id, format="brief", language=guild.default_language)
     return QaContext(guild=guild, options=options, provider=provider)
 
 
