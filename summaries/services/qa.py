@@ -5,6 +5,7 @@ The bot calls `qa_request` (rate limit, channel rules, budget, enqueue); the dja
 `qa_answer`, which reads the history through the worker's Discord REST client, asks the model (or,
 offline, points at the most relevant messages), records usage and posts the reply. Answers are cached
 per channel, question and conversation state, so a repeated question costs no second model call.
+The text work (the prompt, the citation links, the offline answer) is the engine's: engine/answer.py.
 """
 
 from __future__ import annotations
