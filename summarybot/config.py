@@ -23,13 +23,13 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqr
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA="
 
 DEFAULT_PRICES = {
-    # USD per million tokens (input, output); override with SUMMARY_PRICES.
+    # USD per million tokens (input, output); override with SUMMARY_PRICES. A model not listed costs
+    # nothing (engine/costs.price_for), which is what the offline engine costs: it needs no row.
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4o": (2.50, 10.00),
     "gpt-4.1-mini": (0.40, 1.60),
     "gpt-4.1": (2.00, 8.00),
     "gpt-4.1-nano": (0.10, 0.40),
-    "local-extractive": (0.0, 0.0),
 }
 
 

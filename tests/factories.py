@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from guilds.models import Channel, Guild, MemberOptOut
+from summaries.engine.offline import MODEL_NAME as OFFLINE_MODEL
 from summaries.models import Schedule, Summary, SummaryJob
 from webhooks.models import WebhookDestination
 
@@ -64,7 +65,7 @@ class SummaryFactory(factory.django.DjangoModelFactory):
     format = "brief"
     language = "en"
     provider = "local"
-    model = "local-extractive"
+    model = OFFLINE_MODEL
     markdown = "- A point [1]"
 
 

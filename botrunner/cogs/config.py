@@ -18,6 +18,7 @@ from botrunner._access import TargetChannel
 from botrunner._choices import FORMAT_CHOICES, LANGUAGES, language_autocomplete
 from guilds.models import SummaryFormat
 from guilds.services import GuildConfig, channel_config_update, guild_config_get, guild_config_update
+from summaries.engine.render.discord_limits import MESSAGE_CONTENT
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def _describe(config: GuildConfig) -> str:
     if config.locked_channels:
         names = ", ".join(f"<#{c.id}>" for c in config.locked_channels[:15])
         lines.append(f"**Private channels (off until allowed):** {names}")
-    return "\n".join(lines)[:2000]
+    return "\n".join(lines)[:MESSAGE_CONTENT]
 
 
 @app_commands.guild_only()

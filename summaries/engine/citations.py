@@ -4,17 +4,42 @@ A reference is the message's position in the prepared conversation, written in d
 cl100k every number below 1000 is a single token (base-36 would split "1k" into a digit and a letter
 token), and positions stay the same in every chunk and every reduce level, so a reduce can cite the
 original messages directly.
+
+Free-text answers (mention Q&A) cite inline instead, as "[n]" counted from 1: members read those numbers
+in the reply, next to the links they become.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from .normalize import PreparedMessage
+from .render.links import jump_url
+
+_INLINE_REF = re.compile(r"\[(\d{1,4})\]")
 
 
 def ref_for(index: int) -> str:
     return str(index)
+
+
+def inline_ref_for(index: int) -> str:
+    return f"[{index + 1}]"
+
+
+def link_inline_refs(text: str, shown: Sequence[PreparedMessage], guild_id: int | None) -> str:
+    """Each "[n]" the model wrote becomes a jump link to that message; numbers of messages it was not
+    shown (invented ones) are dropped."""
+    by_number = {m.index + 1: m for m in shown}
+
+    def replace(match: re.Match[str]) -> str:
+        message = by_number.get(int(match[1]))
+        if message is None:
+            return ""
+        return f"[{match[0]}]({jump_url(guild_id, message.channel_id, message.message_id)})"
+
+    return _INLINE_REF.sub(replace, text).strip()
 
 
 def parse_ref(value: object) -> int | None:

@@ -1,18 +1,22 @@
-"""Prices and cost: USD per million tokens, from options.prices (the SUMMARY_PRICES setting)."""
+"""Prices and cost: USD per million tokens, from options.prices (the SUMMARY_PRICES setting).
+
+The one price lookup of the project: the engine receives the table as data, the services pass the setting.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .model_table import model_key
+
 
 def price_for(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
-    """Exact name first, then the longest configured prefix ("gpt-4o-mini-2024-07-18" -> "gpt-4o-mini")."""
-    if model in prices:
-        return prices[model]
-    matches = [name for name in prices if model.startswith(name)]
-    if matches:
-        return prices[max(matches, key=len)]
-    return (0.0, 0.0)
+    """(input, output) USD per million tokens; (0, 0) for a model with no price (the offline engine)."""
+    name = model_key(model, prices)
+    if name is None:
+        return (0.0, 0.0)
+    price_in, price_out = prices[name]
+    return (float(price_in), float(price_out))
 
 
 def cost_usd(

@@ -25,6 +25,7 @@ from .offline_threads import Found, answered, find_actions, find_decisions, is_q
 from .schema import Draft, DraftItem
 from .shared_links import extract_links
 
+# What results, usage rows and options name as the model when there is none; imported wherever it is needed.
 MODEL_NAME = "local-extractive"
 _TOPIC_SECTIONS = ("decisions", "action_items", "open_questions")
 

@@ -19,7 +19,7 @@ import string
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from .citations import ref_for
+from .citations import inline_ref_for, ref_for
 from .normalize import PreparedMessage
 from .tokens import TokenCounter
 
@@ -112,6 +112,28 @@ def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str
         lines.append("".join(parts))
         previous = message
     return header(messages[0].created_at) + LEGEND_SEPARATOR.join(names) + "\n" + "\n".join(lines)
+
+
+def render_recent(
+    messages: Sequence[PreparedMessage], counter: TokenCounter, budget: int
+) -> tuple[str, list[PreparedMessage]]:
+    """Mention Q&A's transcript: `[n] Author: text` lines, numbered as the answer will cite them, the
+    newest kept first when the budget runs out (recent context answers most questions).
+
+    Returns the transcript and the messages in it, oldest first.
+    """
+    kept: list[str] = []
+    shown: list[PreparedMessage] = []
+    spent = 0
+    for message in reversed(messages):
+        line = f"{inline_ref_for(message.index)} {message.author_name}: {message.text}"
+        cost = counter.count(line) + 1
+        if spent + cost > budget:
+            break
+        kept.append(line)
+        shown.append(message)
+        spent += cost
+    return "\n".join(reversed(kept)), list(reversed(shown))
 
 
 def render_plain(messages: Sequence[PreparedMessage]) -> str:

@@ -1,14 +1,19 @@
-"""Which provider serves a summary, and what its model costs and holds.
+"""Which provider serves a summary, and what its model holds.
 
-`build_provider` returns None for "use the offline engine": SUMMARY_PROVIDER=local, or auto with no key.
-A guild that brings its own endpoint passes base_url/api_key/model; our OPENAI_API_KEY is never sent to
-an endpoint other than OPENAI_BASE_URL.
+`provider_choice` decides between the offline engine and an OpenAI-compatible endpoint (with which key),
+for `build_provider` and for the readiness probe alike: None for "use the offline engine", that is
+SUMMARY_PROVIDER=local, or auto with no key. A guild that brings its own endpoint passes
+base_url/api_key/model; our OPENAI_API_KEY is never sent to an endpoint other than OPENAI_BASE_URL.
+What a model costs is the engine's lookup (summaries/engine/costs.py) in SUMMARY_PRICES.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
+from summaries.engine.model_table import model_key
 from summaries.llm.base import ChatProvider
 from summaries.llm.errors import LLMAuthError
 from summaries.llm.openai_provider import OpenAIProvider
@@ -37,27 +42,39 @@ UNKNOWN_MODEL_CONTEXT_TOKENS = 16_384
 NO_KEY = "sk-no-key-configured"
 
 
-def _longest_prefix(model: str, table: dict[str, object]) -> str | None:
-    matches = [name for name in table if model == name or model.startswith(name + "-")]
-    return max(matches, key=len) if matches else None
+@dataclass(frozen=True, slots=True)
+class ProviderChoice:
+    base_url: str
+    api_key: str
+    own_endpoint: bool  # OPENAI_BASE_URL rather than a guild's endpoint
+
+
+def provider_choice(
+    *, provider: str | None = None, base_url: str | None = None, api_key: str | None = None
+) -> ProviderChoice | None:
+    """Where summaries go: None for the offline engine, else the endpoint and the key to send it.
+
+    `provider` overrides SUMMARY_PROVIDER (local, auto, openai). Raises LLMAuthError for openai without a key.
+    """
+    kind = (provider or settings.SUMMARY_PROVIDER).lower()
+    if kind == "local":
+        return None
+    if base_url is not None and base_url.rstrip("/") != settings.OPENAI_BASE_URL.rstrip("/"):
+        return ProviderChoice(base_url=base_url, api_key=api_key or NO_KEY, own_endpoint=False)
+    key = api_key or settings.OPENAI_API_KEY
+    if not key:
+        if kind == "auto":
+            return None
+        raise LLMAuthError("SUMMARY_PROVIDER is openai but OPENAI_API_KEY is not set")
+    return ProviderChoice(base_url=settings.OPENAI_BASE_URL, api_key=key, own_endpoint=True)
 
 
 def context_tokens_for(model: str) -> int:
     """SUMMARY_CONTEXT_TOKENS when set, else the model's known window, else 16k."""
     if settings.SUMMARY_CONTEXT_TOKENS:
         return int(settings.SUMMARY_CONTEXT_TOKENS)
-    name = _longest_prefix(model, MODEL_CONTEXT_TOKENS)  # type: ignore[arg-type]
+    name = model_key(model, MODEL_CONTEXT_TOKENS)
     return MODEL_CONTEXT_TOKENS[name] if name else UNKNOWN_MODEL_CONTEXT_TOKENS
-
-
-def price_for(model: str) -> tuple[float, float]:
-    """USD per million (input, output) tokens from SUMMARY_PRICES; (0, 0) for a model with no price."""
-    prices: dict[str, tuple[float, float]] = settings.SUMMARY_PRICES
-    name = _longest_prefix(model, prices)  # type: ignore[arg-type]
-    if name is None:
-        return (0.0, 0.0)
-    price_in, price_out = prices[name]
-    return (float(price_in), float(price_out))
 
 
 def build_provider(
@@ -67,29 +84,18 @@ def build_provider(
     api_key: str | None = None,
     model: str | None = None,
 ) -> ChatProvider | None:
-    kind = (provider or settings.SUMMARY_PROVIDER).lower()
-    if kind == "local":
+    choice = provider_choice(provider=provider, base_url=base_url, api_key=api_key)
+    if choice is None:
         return None
-    own_endpoint = base_url is None or base_url.rstrip("/") == settings.OPENAI_BASE_URL.rstrip("/")
-    if own_endpoint:
-        key = api_key or settings.OPENAI_API_KEY
-        endpoint = settings.OPENAI_BASE_URL
-    else:
-        key = api_key or NO_KEY
-        endpoint = base_url  # type: ignore[assignment]
-    if not api_key and own_endpoint and not settings.OPENAI_API_KEY:
-        if kind == "auto":
-            return None
-        raise LLMAuthError("SUMMARY_PROVIDER is openai but OPENAI_API_KEY is not set")
     chosen = model or settings.SUMMARY_MODEL
     # A guild's own endpoint will not serve our fallback models.
-    fallbacks = list(settings.SUMMARY_FALLBACK_MODELS) if own_endpoint else []
+    fallbacks = list(settings.SUMMARY_FALLBACK_MODELS) if choice.own_endpoint else []
     # Plan for the smallest window in the chain, so a fallback never receives a prompt it cannot hold.
     context = min(context_tokens_for(m) for m in [chosen, *fallbacks])
     return OpenAIProvider(
         model=chosen,
-        api_key=key,
-        base_url=endpoint,
+        api_key=choice.api_key,
+        base_url=choice.base_url,
         timeout=settings.OPENAI_TIMEOUT_SECONDS,
         context_tokens=context,
         fallback_models=fallbacks,

@@ -16,6 +16,7 @@ from django.core.cache import cache
 
 from summaries.llm import errors
 from summaries.llm.errors import LLMAuthError, LLMError, LLMModelNotFound
+from summaries.llm.factory import provider_choice
 from summaries.llm.openai_errors import classify
 from summaries.llm.ratelimit import scope_key
 
@@ -57,15 +58,14 @@ def _listed_models(base_url: str, api_key: str) -> list[str]:
 
 def llm_readiness() -> str:
     """A short description when the LLM is usable; raises an LLMError saying what is wrong otherwise."""
-    kind = settings.SUMMARY_PROVIDER
-    if kind == "local" or (kind == "auto" and not settings.OPENAI_API_KEY):
+    # The same decision as build_provider's: /ready must not probe an endpoint the worker would not use.
+    choice = provider_choice()
+    if choice is None:
         return "offline engine"
-    if not settings.OPENAI_API_KEY:
-        raise LLMAuthError("SUMMARY_PROVIDER is openai but OPENAI_API_KEY is not set")
-    base_url = settings.OPENAI_BASE_URL
+    base_url = choice.base_url
     model = settings.SUMMARY_MODEL
     try:
-        listed = set(_listed_models(base_url, settings.OPENAI_API_KEY))
+        listed = set(_listed_models(base_url, choice.api_key))
     except LLMAuthError as exc:
         raise LLMAuthError(f"{base_url} refused OPENAI_API_KEY: {exc.message}") from exc
     except LLMError as exc:

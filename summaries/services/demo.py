@@ -13,7 +13,7 @@ from guilds.services import demo_guild_seed
 from summaries.engine.dce import load_dce_file
 from summaries.engine.pipeline import summarize
 from summaries.models import Summary
-from summaries.selectors import summary_options
+from summaries.services.engine_setup import engine_setup
 from summaries.services.store import summary_store
 
 DEMO_CONVERSATION = Path(__file__).resolve().parents[2] / "guilds" / "demo" / "conversation.json"
@@ -25,9 +25,9 @@ def demo_seed() -> Guild:
         guild = demo_guild_seed()
         if Summary.objects.filter(guild=guild, channel_id=export.channel_id).exists():
             return guild
-        options = summary_options(
-            guild=guild, channel_id=export.channel_id, format=guild.default_format, language="auto",
-            model="local-extractive", context_tokens=None,
+        # The offline engine whatever is configured: the demo needs no network and no keys.
+        _, options = engine_setup(
+            guild=guild, channel_id=export.channel_id, format=guild.default_format, language="auto", provider="local"
         )
         result = asyncio.run(summarize(export.messages, options, provider=None))
         summary_store(

@@ -5,13 +5,13 @@ The bot calls `qa_request` (rate limit, channel rules, budget, enqueue); the dja
 `qa_answer`, which reads the history through the worker's Discord REST client, asks the model (or,
 offline, points at the most relevant messages), records usage and posts the reply. Answers are cached
 per channel, question and conversation state, so a repeated question costs no second model call.
+The text work (the prompt, the citation links, the offline answer) is the engine's: engine/answer.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,17 +23,18 @@ from django.utils import timezone
 
 from botrunner.discord_rest import DiscordRest
 from guilds.models import Channel, Guild
+from summaries.engine.answer import answer_prompt, offline_answer, question_text, strip_mentions
+from summaries.engine.citations import link_inline_refs
 from summaries.engine.costs import cost_usd
 from summaries.engine.normalize import PreparedMessage, prepare
+from summaries.engine.offline import MODEL_NAME as OFFLINE_MODEL
 from summaries.engine.options import SummaryOptions
 from summaries.engine.redact import redact_text
-from summaries.engine.render.links import jump_url
+from summaries.engine.render.discord_limits import MESSAGE_CONTENT, shorten
 from summaries.engine.tokens import TokenCounter
-from summaries.engine.types import ChatMessage
 from summaries.llm.base import ChatProvider, ChatRequest
 from summaries.llm.errors import LLMError
-from summaries.llm.factory import build_provider
-from summaries.selectors import summary_options
+from summaries.services.engine_setup import engine_setup
 from summaries.services.usage import budget_check, usage_record
 from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 
@@ -41,26 +42,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ANSWER_TOKENS = 400
 MAX_QUESTION_CHARS = 500
-DISCORD_MESSAGE_LIMIT = 2000
-OFFLINE_MODEL = "local-extractive"
-
-_MENTION = re.compile(r"<@!?(\d+)>")
-_WORD = re.compile(r"[^\W_]{3,}")
-_CITATION = re.compile(r"\[(\d{1,4})\]")
-# Words that say nothing about what a question is after (English; other languages just match fewer).
-_STOPWORDS_TEXT = (
-    "the and for are was were what when where which who whom why how did does this that these those with from "
-    "about have has had not you your our they them their there here any can could would should will just into "
-    "than then some someone something said say says tell told know yet also"
-)
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-
-SYSTEM_PROMPT = (
-    "You answer a question about a Discord conversation, using only the conversation below. "
-    "Each message starts with its number in brackets. Cite the messages your answer relies on as [n]. "
-    "If the conversation does not contain the answer, say so in one sentence. Answer in the language of "
-    "the question, in at most 120 words, without greetings."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +76,7 @@ def qa_request(*, request: QaRequest) -> bool:
     Raises InvalidInput, PermissionDenied (summaries off in this channel), LimitExceeded (the member's
     rate limit) or BudgetExceeded, each with a message for the member.
     """
-    question = _MENTION.sub(" ", request.question).strip()
+    question = strip_mentions(request.question)
     if not question:
         raise InvalidInput(
             "Ask me a question about this channel's conversation, e.g. “@Summary Bot what did we decide?”."
@@ -162,22 +143,8 @@ def _context(guild_id: int, channel_id: int) -> QaContext:
     guild = Guild.objects.filter(pk=guild_id).first()
     if guild is None:
         raise NotFound(f"Guild {guild_id} is not registered.")
-    provider = build_provider(
-        base_url=guild.llm_base_url or None, api_key=guild.llm_api_key or None, model=guild.llm_model or None
-    )
-    options = summary_options(
-        guild=guild,
-        channel_id=channel_id,
-        format="brief",
-        language=guild.default_language,
-        model=provider.model if provider is not None else OFFLINE_MODEL,
-        context_tokens=provider.context_tokens if provider is not None else None,
-    )
+    provider, options = engine_setup(guild=guild, channel_id=channel_id, format="brief", language=guild.default_language)
     return QaContext(guild=guild, options=options, provider=provider)
-
-
-def question_text(message: ChatMessage) -> str:
-    return " ".join(_MENTION.sub(" ", message.content).split())
 
 
 def cache_key(channel_id: int, question: str, last_message_id: int | None) -> str:
@@ -187,74 +154,21 @@ def cache_key(channel_id: int, question: str, last_message_id: int | None) -> st
     return f"qa:answer:{channel_id}:{last_message_id or 0}:{digest}"
 
 
-def _keywords(text: str) -> set[str]:
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOPWORDS}
-
-
-def _link(message: PreparedMessage, guild_id: int) -> str:
-    return jump_url(guild_id, message.channel_id, message.message_id)
-
-
-def offline_answer(question: str, messages: Sequence[PreparedMessage], guild_id: int, *, limit: int = 3) -> str:
-    """Without a model: the messages sharing the most words with the question, newest first on ties."""
-    wanted = _keywords(question)
-    scored = [(len(wanted & _keywords(m.text)), m.index, m) for m in messages]
-    best = sorted((s for s in scored if s[0] > 0), key=lambda s: (s[0], s[1]), reverse=True)[:limit]
-    if not best:
-        return "I couldn't find anything about that in the recent conversation."
-    lines = ["These recent messages look relevant:"]
-    for _, _, message in sorted(best, key=lambda s: s[1]):
-        excerpt = " ".join(message.text.split())
-        excerpt = excerpt if len(excerpt) <= 200 else excerpt[:199].rstrip() + "…"
-        lines.append(f"> **{message.author_name}**: {excerpt} ([jump]({_link(message, guild_id)}))")
-    return "\n".join(lines)
-
-
-def _transcript(
-    messages: Sequence[PreparedMessage], counter: TokenCounter, budget: int
-) -> tuple[str, list[PreparedMessage]]:
-    """Numbered lines, newest kept first when the budget runs out (recent context answers most questions)."""
-    kept: list[str] = []
-    used: list[PreparedMessage] = []
-    spent = 0
-    for message in reversed(messages):
-        line = f"[{message.index + 1}] {message.author_name}: {message.text}"
-        cost = counter.count(line) + 1
-        if spent + cost > budget:
-            break
-        kept.append(line)
-        used.append(message)
-        spent += cost
-    return "\n".join(reversed(kept)), list(reversed(used))
-
-
-def _linked(answer: str, messages: Sequence[PreparedMessage], guild_id: int) -> str:
-    """Turn the model's [n] citations into jump links; invented numbers are dropped."""
-    by_number = {m.index + 1: m for m in messages}
-
-    def replace(match: re.Match[str]) -> str:
-        message = by_number.get(int(match[1]))
-        return f"[[{match[1]}]]({_link(message, guild_id)})" if message is not None else ""
-
-    return _CITATION.sub(replace, answer).strip()
-
-
 async def _model_answer(
     provider: ChatProvider, question: str, messages: Sequence[PreparedMessage], guild_id: int
 ) -> Answer:
     counter = TokenCounter(provider.model)
     budget = min(settings.QA_MAX_PROMPT_TOKENS, provider.context_tokens - MAX_ANSWER_TOKENS - 500)
-    transcript, used = _transcript(messages, counter, budget)
-    prompt = f"Conversation:\n{transcript}\n\nQuestion: {question}"
+    prompt = answer_prompt(question, messages, counter, budget)
     request = ChatRequest(
-        messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
+        messages=prompt.messages,
         max_output_tokens=MAX_ANSWER_TOKENS,
-        estimated_prompt_tokens=counter.count(SYSTEM_PROMPT) + counter.count(prompt),
+        estimated_prompt_tokens=prompt.tokens,
         purpose="qa",
     )
     response = await provider.chat(request)
     return Answer(
-        text=_linked(response.content, used, guild_id),
+        text=link_inline_refs(response.content, prompt.shown, guild_id),
         model=response.model,
         prompt_tokens=response.prompt_tokens,
         completion_tokens=response.completion_tokens,
@@ -302,7 +216,7 @@ async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
         if asked is None:
             logger.info("question deleted before it was answered", extra=ids)
             return None
-        question = question_text(asked)
+        question = question_text(asked.content)
         if ctx.options.redact_pii:
             # The question reaches the provider too: "is +49 30 55502422 Anna's number?" must not.
             question = redact_text(question)[0]
@@ -321,9 +235,7 @@ async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
         except LLMError as exc:
             logger.warning("question not answered", extra={**ids, "error_code": exc.code})
             answer = Answer(text="Sorry, I can't answer right now; try again in a few minutes.", model="none")
-        text = answer.text
-        if len(text) > DISCORD_MESSAGE_LIMIT:
-            text = text[: DISCORD_MESSAGE_LIMIT - 1].rstrip() + "…"
+        text = shorten(answer.text, MESSAGE_CONTENT)
         reply_id = await rest.send_message(channel_id, content=text, reply_to=message_id)
     logger.info(
         "question answered", extra={**ids, "reply_id": reply_id, "cached": answer.cached, "model": answer.model}

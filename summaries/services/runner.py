@@ -28,10 +28,10 @@ from summaries.chunk_cache import DjangoChunkCache
 from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
 from summaries.engine.types import ChatMessage, SummaryResult
-from summaries.llm.factory import build_provider
 from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob
-from summaries.selectors import last_summary_in_channel, summary_options
+from summaries.selectors import last_summary_in_channel
 from summaries.services import discord_results
+from summaries.services.engine_setup import engine_setup
 from summaries.services.jobs import (
     job_claim,
     job_fail,
@@ -190,14 +190,7 @@ def _tell_requester(job: SummaryJob) -> None:
 
 def _produce(job: SummaryJob) -> Summary:
     guild = job.guild
-    provider = build_provider(
-        base_url=guild.llm_base_url or None, api_key=guild.llm_api_key or None, model=guild.llm_model or None
-    )
-    model = provider.model if provider is not None else "local-extractive"
-    options = summary_options(
-        guild=guild, channel_id=job.channel_id, format=job.format, language=job.language, model=model,
-        context_tokens=provider.context_tokens if provider is not None else None,
-    )
+    provider, options = engine_setup(guild=guild, channel_id=job.channel_id, format=job.format, language=job.language)
     after_id = _since_last_summary(job)
     progress = _Progress()
     result, fetched = asyncio.run(_fetch_and_summarize(job, guild, provider, options, after_id, progress))

@@ -1,4 +1,4 @@
-"""Choosing the provider: offline engine or OpenAI(-compatible), bring-your-own endpoints, model table, prices."""
+"""Choosing the provider: offline engine or OpenAI(-compatible), bring-your-own endpoints, model table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from summaries.llm import errors
 from summaries.llm.base import ChatRequest
-from summaries.llm.factory import NO_KEY, UNKNOWN_MODEL_CONTEXT_TOKENS, build_provider, context_tokens_for, price_for
+from summaries.llm.factory import NO_KEY, UNKNOWN_MODEL_CONTEXT_TOKENS, build_provider, context_tokens_for
 from summaries.llm.openai_provider import OpenAIProvider
 
 REQUEST = ChatRequest(messages=[{"role": "user", "content": "0 a: hi"}], max_output_tokens=8)
@@ -86,11 +86,3 @@ def test_context_window_per_model(settings, model, tokens):
 def test_context_setting_overrides_the_table(settings):
     settings.SUMMARY_CONTEXT_TOKENS = 32_000
     assert context_tokens_for("gpt-4.1") == 32_000
-
-
-def test_price_for_known_snapshot_and_unknown_models(settings):
-    settings.SUMMARY_PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.5, 10.0), "my-llama": (0.0, 0.1)}
-    assert price_for("gpt-4o-mini") == (0.15, 0.60)
-    assert price_for("gpt-4o-2024-08-06") == (2.5, 10.0)
-    assert price_for("my-llama") == (0.0, 0.1)
-    assert price_for("unknown") == (0.0, 0.0)

@@ -37,15 +37,11 @@ class DiscordRendering:
     notes: list[str] = field(default_factory=list)
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
-
-
 def _point(result: SummaryResult, item: Any, limit: int, bullet: str) -> str:
     links = citation_links(result, item, MAX_CITATIONS)
     suffix = f" {links}" if links else ""
     room = limit - len(bullet) - len(suffix)
-    return f"{bullet}{_shorten(point_text(item), room)}{suffix}"
+    return f"{bullet}{limits.shorten(point_text(item), room)}{suffix}"
 
 
 def _fields(result: SummaryResult, sections: list[tuple[str, list[Any]]]) -> list[dict[str, str]]:
@@ -86,7 +82,7 @@ def _paginate(title: str, description: str, fields: list[dict[str, str]]) -> lis
             size + entry_size > limits.TOTAL_PER_MESSAGE or len(current["fields"]) >= limits.FIELDS
         ):
             embeds.append(current)
-            current = {"title": _shorten(f"{title} (cont.)", limits.TITLE), "fields": [], "color": EMBED_COLOR}
+            current = {"title": limits.shorten(f"{title} (cont.)", limits.TITLE), "fields": [], "color": EMBED_COLOR}
             size = len(current["title"]) + FOOTER_RESERVE
         current["fields"].append(entry)
         size += entry_size
@@ -98,7 +94,7 @@ def render_discord(
     result: SummaryResult, *, title: str = "Summary", max_pages: int = 5, filename: str = "summary.md"
 ) -> DiscordRendering:
     fmt = get_format(result.format)
-    title = _shorten(title, limits.TITLE)
+    title = limits.shorten(title, limits.TITLE)
     overview_items = result.section("overview")
     description, overview_rest = _description(result, overview_items)
     sections: list[tuple[str, list[Any]]] = []
@@ -106,11 +102,11 @@ def render_discord(
         sections.append(("Overview (cont.)", overview_rest))
     for section in fmt.sections:
         if section.name != "overview" and (items := result.section(section.name)):
-            sections.append((_shorten(section.title, limits.FIELD_NAME - 8), items))
+            sections.append((limits.shorten(section.title, limits.FIELD_NAME - 8), items))
     if not description and not sections:
         description = "Nothing worth summarizing was found."
     embeds = _paginate(title, description, _fields(result, sections))
-    footer = _shorten(describe(result), FOOTER_RESERVE - 20)
+    footer = limits.shorten(describe(result), FOOTER_RESERVE - 20)
     for number, embed in enumerate(embeds, 1):
         if not embed["fields"]:
             del embed["fields"]

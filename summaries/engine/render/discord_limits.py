@@ -1,4 +1,5 @@
-"""Discord's embed limits, stated once for the whole project, and a checker for a message's embeds."""
+"""Discord's message and embed limits, stated once for the whole project; the one way text is cut to fit
+them, and a checker for a message's embeds."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ AUTHOR_NAME = 256
 TOTAL_PER_MESSAGE = 6000  # across every embed of one message
 EMBEDS_PER_MESSAGE = 10
 MESSAGE_CONTENT = 2000
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` within `limit` characters, a cut shown by "…"."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def embed_size(embed: Mapping[str, Any]) -> int:
