@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .model_table import model_key
+from summaries.llm.model_table import model_key
 
 
 def price_for(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float]:

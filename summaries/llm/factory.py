@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from summaries.engine.model_table import model_key
 from summaries.llm.base import ChatProvider
 from summaries.llm.errors import LLMAuthError
+from summaries.llm.model_table import model_key
 from summaries.llm.openai_provider import OpenAIProvider
 
 # Context windows (tokens) of known models, matched by longest prefix so dated snapshots
