@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from guilds.models import Channel, ChannelKind, Guild, MemberOptOut
+from guilds.selectors import guild_get
 from summarybot.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -229,9 +230,7 @@ def guild_config_update(*, guild_id: int, changes: Mapping[str, Any]) -> Guild:
     unknown = set(changes) - GUILD_CONFIG_FIELDS
     if unknown:
         raise InvalidInput(f"These settings cannot be changed here: {', '.join(sorted(unknown))}.")
-    guild = Guild.objects.select_for_update().filter(pk=guild_id).first()
-    if guild is None:
-        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    guild = guild_get(guild_id=guild_id, queryset=Guild.objects.select_for_update())
     if "reaction_trigger_emoji" in changes:
         _check_trigger_emoji(str(changes["reaction_trigger_emoji"]))
     for name, value in changes.items():
@@ -272,8 +271,8 @@ def channel_config_update(*, guild_id: int, channel_id: int, changes: Mapping[st
 # ------------------------------------------------------------------------------------ opt-outs
 def member_optout_create(*, user_id: int, guild_id: int | None) -> bool:
     """Opt a member out (in one guild, or everywhere with guild_id None); False if already opted out."""
-    if guild_id is not None and not Guild.objects.filter(pk=guild_id).exists():
-        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    if guild_id is not None:
+        guild_get(guild_id=guild_id)
     try:
         with transaction.atomic():
             _, created = MemberOptOut.objects.get_or_create(user_id=user_id, guild_id=guild_id)
@@ -308,9 +307,7 @@ class GuildConfig:
 
 
 def guild_config_get(*, guild_id: int) -> GuildConfig:
-    guild = Guild.objects.filter(pk=guild_id).first()
-    if guild is None:
-        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    guild = guild_get(guild_id=guild_id)
     live = Channel.objects.filter(guild=guild, deleted_at__isnull=True).order_by("name")
     special = [
         c

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from guilds.models import Channel, Guild
+from guilds.selectors import guild_get
 from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility
 from summaries.services.usage import budget_check
 from summaries.window import SummaryWindow
@@ -114,9 +115,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
     if existing is not None:
         return existing, False
 
-    guild = Guild.objects.filter(pk=request.guild_id).first()
-    if guild is None:
-        raise NotFound("This server is not registered with Summary Bot.")
+    guild = guild_get(guild_id=request.guild_id)
     channel = _check_channel(guild, request.channel_id)
     request.window.check_requester(request.requested_by_user_id)
     _check_limits(guild, request)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from botrunner.discord_rest import DiscordRest
 from guilds.models import Channel, Guild
+from guilds.selectors import guild_get
 from summaries.engine.answer import answer_prompt, offline_answer, question_text, strip_mentions
 from summaries.engine.citations import link_inline_refs
 from summaries.engine.costs import cost_usd
@@ -36,7 +37,7 @@ from summaries.llm.base import ChatProvider, ChatRequest
 from summaries.llm.errors import LLMError
 from summaries.services.engine_setup import engine_setup
 from summaries.services.usage import budget_check, usage_record
-from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from summarybot.errors import InvalidInput, LimitExceeded, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +84,7 @@ def qa_request(*, request: QaRequest) -> bool:
         )
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidInput(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
-    guild = Guild.objects.filter(pk=request.guild_id).first()
-    if guild is None:
-        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
+    guild = guild_get(guild_id=request.guild_id)
     channel = Channel.objects.filter(pk=request.channel_id, guild=guild).first()
     if channel is not None and not channel.summaries_allowed:
         raise PermissionDenied("Summaries and questions are turned off in this channel.")
@@ -140,9 +139,7 @@ class Answer:
 
 
 def _context(guild_id: int, channel_id: int) -> QaContext:
-    guild = Guild.objects.filter(pk=guild_id).first()
-    if guild is None:
-        raise NotFound(f"Guild {guild_id} is not registered.")
+    guild = guild_get(guild_id=guild_id)
     provider, options = engine_setup(guild=guild, channel_id=channel_id, format="brief", language=guild.default_language)
     return QaContext(guild=guild, options=options, provider=provider)
 

@@ -11,8 +11,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from guilds.models import Guild
+from guilds.selectors import guild_get
 from summaries.models import UsageRecord
-from summarybot.errors import BudgetExceeded, NotFound
+from summarybot.errors import BudgetExceeded
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,7 @@ def usage_this_month(*, guild: Guild) -> MonthUsage:
 
 def guild_usage(*, guild_id: int) -> MonthUsage:
     """This month's tokens and cost of a guild, with its budgets (for /usage)."""
-    guild = Guild.objects.filter(pk=guild_id).first()
-    if guild is None:
-        raise NotFound("This server is not registered with Summary Bot yet; try again in a minute.")
-    return usage_this_month(guild=guild)
+    return usage_this_month(guild=guild_get(guild_id=guild_id))
 
 
 def budget_check(*, guild: Guild, estimated_tokens: int = 0, estimated_cost_usd: float = 0.0) -> MonthUsage:
