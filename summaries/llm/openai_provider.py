@@ -147,14 +147,6 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def list_models(self) -> list[str]:
-        """The ids GET /models lists (readiness uses it to validate the configured model)."""
-        try:
-            page = await self._client.models.list()
-        except openai.APIError as exc:
-            raise classify(exc) from exc
-        return [item.id for item in page.data]
-
     # -- one model, with retries --
 
     def _limiter(self, model: str) -> SharedRateLimiter | None:

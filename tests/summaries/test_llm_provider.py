@@ -286,12 +286,6 @@ async def test_the_last_models_error_is_raised_when_the_whole_chain_fails(fake_o
     assert "gpt-gone" in caught.value.message
 
 
-async def test_list_models_reads_the_endpoint(fake_openai, make_provider):
-    fake_openai.models = ["gpt-4o-mini", "local-llama"]
-
-    assert await make_provider().list_models() == ["gpt-4o-mini", "local-llama"]
-
-
 async def test_a_503_with_retry_after_is_retried_when_the_server_said(fake_openai, make_provider):
     unavailable = fake.service_unavailable()
     unavailable.headers["retry-after-ms"] = "80"
