@@ -6,7 +6,7 @@
 
 It owns what talking to Discord needs: endpoints from settings, rate limits and retries (discord.py's
 own: it waits out 429s and retries 5xx), a per-call timeout, the mapping of every failure to
-botrunner.discord_errors, and small caches (channel, guild, member JSON) for the life of one `async with`.
+summarybot.discord.errors, and small caches (channel, guild, member JSON) for the life of one `async with`.
 The gateway bot does not use this class; it shares `apply_endpoint_settings`, the permission helpers
 and the message conversion.
 """
@@ -29,16 +29,15 @@ import yarl
 from django.conf import settings
 
 from summaries.engine.types import ChatMessage
-
-from . import permissions as perm
-from .discord_errors import (
+from summarybot.discord import permissions as perm
+from summarybot.discord.convert import chat_message_from_discord
+from summarybot.discord.errors import (
     DiscordAuthFailed,
     DiscordError,
     DiscordMissingAccess,
     DiscordNotFound,
     translated,
 )
-from .message_convert import chat_message_from_discord
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from botrunner.discord_errors import DiscordError, DiscordInteractionExpired
 from botrunner.discord_rest import DiscordRest
 from guilds.models import Channel
 from summaries.engine.render.discord import DiscordRendering, render_discord
 from summaries.models import DeliveryMode, Summary, SummaryJob, Visibility
 from summaries.selectors import summary_result
+from summarybot.discord.errors import DiscordError, DiscordInteractionExpired
 from summarybot.errors import ExternalServiceError, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)

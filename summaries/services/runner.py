@@ -22,7 +22,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 
-from botrunner.discord_errors import DiscordMissingAccess
 from botrunner.discord_rest import DiscordRest
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
@@ -43,6 +42,7 @@ from summaries.services.jobs import (
 )
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check
+from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, SummaryBotError
 
 logger = logging.getLogger(__name__)

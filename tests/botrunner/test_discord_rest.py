@@ -5,14 +5,14 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from botrunner.discord_errors import (
+from botrunner.discord_rest import DiscordRest
+from summarybot.discord.errors import (
     DiscordAuthFailed,
     DiscordCannotMessageUser,
     DiscordInteractionExpired,
     DiscordInvalidRequest,
     DiscordMissingAccess,
 )
-from botrunner.discord_rest import DiscordRest
 from summarybot.errors import PermissionDenied
 from tests.fakes.discord import ChannelType, FakeDiscord, MessageType, Overwrite, Permission, RateLimitPolicy
 
