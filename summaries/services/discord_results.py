@@ -14,11 +14,11 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from botrunner.discord_rest import DiscordRest
 from guilds.models import Channel
 from summaries.engine.render.discord import DiscordRendering, render_discord
 from summaries.models import DeliveryMode, Summary, SummaryJob, Visibility
 from summaries.selectors import summary_result
+from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordError, DiscordInteractionExpired
 from summarybot.errors import ExternalServiceError, NotFound, PermissionDenied
 
@@ -63,7 +63,7 @@ def render_for_discord(summary: Summary, *, title: str) -> DiscordRendering:
 async def deliver(*, job: SummaryJob, summary: Summary) -> None:
     """Post the result once; records where it went so a rerun of the job does not post it again."""
     async with DiscordRest() as rest:
-        channel = await rest.channel_info(job.channel_id)
+        channel = await rest.history.channel_info(job.channel_id)
         title = summary_title(summary, channel.name)
         rendering = await sync_to_async(render_for_discord)(summary, title=title)
         first = rendering.pages[0]
@@ -75,11 +75,11 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
         async def direct_message() -> int:
             if job.requested_by_user_id is None:
                 raise ExternalServiceError("A private summary needs a member to send it to.", permanent=True)
-            return await rest.send_dm(job.requested_by_user_id, embeds=first, file=file, view_components=buttons)
+            return await rest.delivery.send_dm(job.requested_by_user_id, embeds=first, file=file, view_components=buttons)
 
         if job.delivery_mode == DeliveryMode.THREAD:
-            thread_id = await rest.create_thread(job.channel_id, name=title)
-            message_id = await rest.send_message(thread_id, embeds=first, file=file, view_components=buttons)
+            thread_id = await rest.delivery.create_thread(job.channel_id, name=title)
+            message_id = await rest.delivery.send_message(thread_id, embeds=first, file=file, view_components=buttons)
             pointer = f"The summary is in <#{thread_id}>."
         elif job.delivery_mode == DeliveryMode.DM:
             message_id = await direct_message()
@@ -87,7 +87,7 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
         else:
             if interaction_usable(job):
                 try:
-                    message_id = await rest.edit_original_response(
+                    message_id = await rest.interactions.edit_original_response(
                         job.application_id, job.interaction_token, content="", embeds=first, file=file,
                         view_components=buttons,
                     )
@@ -100,10 +100,10 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
                 else:
                     schedule = job.schedule
                     target = schedule.post_to_channel_id if schedule and schedule.post_to_channel_id else job.channel_id
-                    message_id = await rest.send_message(target, embeds=first, file=file, view_components=buttons)
+                    message_id = await rest.delivery.send_message(target, embeds=first, file=file, view_components=buttons)
         if pointer and interaction_usable(job):
             try:
-                await rest.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
+                await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
             except DiscordError as exc:
                 logger.info("could not point to the result", extra={"job_id": str(job.pk), "error_code": exc.code})
     await sync_to_async(_mark_delivered)(job, message_id)
@@ -121,7 +121,7 @@ async def show_progress(*, job: SummaryJob, rest: DiscordRest, detail: str, perc
     filled = max(0, min(10, percent // 10))
     bar = "▰" * filled + "▱" * (10 - filled)
     try:
-        await rest.edit_original_response(job.application_id, job.interaction_token, content=f"{bar} {detail}")
+        await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=f"{bar} {detail}")
     except DiscordError as exc:
         # Progress is best effort; the result delivery has its own fallbacks.
         logger.info("progress edit failed", extra={"job_id": str(job.pk), "error_code": exc.code})
@@ -131,7 +131,7 @@ async def report_failure(*, job: SummaryJob, message: str) -> None:
     if not interaction_usable(job):
         return
     async with DiscordRest() as rest:
-        await rest.edit_original_response(job.application_id, job.interaction_token, content=f"❌ {message}", embeds=[])
+        await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=f"❌ {message}", embeds=[])
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 
-from botrunner.discord_rest import DiscordRest
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
 from summaries.engine.estimate import Estimate
@@ -42,6 +41,7 @@ from summaries.services.jobs import (
 )
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check
+from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, SummaryBotError
 
@@ -254,8 +254,8 @@ async def _fetch_and_summarize(
 
 
 async def _fetch(job: SummaryJob, rest: DiscordRest, after_id: int | None, progress: _Progress) -> _Fetched:
-    channel = await rest.channel_info(job.channel_id)
-    missing = await rest.bot_missing_permissions(job.channel_id)
+    channel = await rest.history.channel_info(job.channel_id)
+    missing = await rest.access.bot_missing_permissions(job.channel_id)
     if missing:
         raise DiscordMissingAccess(missing=missing, channel_id=job.channel_id)
 
@@ -286,7 +286,7 @@ async def _fetch(job: SummaryJob, rest: DiscordRest, after_id: int | None, progr
         # bot's own "thinking…" response and anything said later stay out of it.
         before_id = job.before_message_id or job.interaction_id
         until = job.until if kind == WindowKind.RANGE else None
-        messages = await rest.fetch_history(
+        messages = await rest.history.fetch_history(
             job.channel_id, limit=limit, after_id=after_id, before_id=before_id, since=since, until=until,
             on_page=on_page,
         )
@@ -301,7 +301,7 @@ async def _since_member_last_message(job: SummaryJob, rest: DiscordRest, cap: in
     collected: list[ChatMessage] = []
     before_id = job.before_message_id or job.interaction_id
     while len(collected) < cap:
-        page = await rest.fetch_history(job.channel_id, limit=100, before_id=before_id)
+        page = await rest.history.fetch_history(job.channel_id, limit=100, before_id=before_id)
         if not page:
             break
         for position in range(len(page) - 1, -1, -1):
