@@ -7,7 +7,8 @@
     access.py        what the bot lacks in a channel, who can see it
     delivery.py      messages, threads and forum posts, DMs
     interactions.py  edits and follow-ups of a deferred interaction
-    outgoing.py      what a posted message is made of (embeds, one file, component rows, no pings)
+    outgoing.py      what a posted message is made of (embeds, one file, the pager, no pings)
+    pager.py         the ◀ n/m ▶ buttons: one DynamicItem that builds and parses its custom_id
     permissions.py   Discord's permission arithmetic, pure
     convert.py       discord.Message -> the engine's ChatMessage
     errors.py        every Discord failure as a SummaryBotError, and the JSON error codes we branch on

@@ -15,6 +15,7 @@ import discord
 from .access import ChannelAccess
 from .errors import DiscordMissingAccess
 from .outgoing import message_params
+from .pager import PagerPosition
 from .session import DiscordSession
 
 log = logging.getLogger(__name__)
@@ -36,20 +37,16 @@ class Delivery:
         content: str | None = None,
         embeds: Sequence[dict[str, Any]] = (),
         file: tuple[str, bytes] | None = None,
-        view_components: Sequence[dict[str, Any]] | None = None,
+        pager: PagerPosition | None = None,
         reply_to: int | None = None,
     ) -> int:
         """Post a message (embeds as Discord JSON dicts, one file as (name, bytes)); returns its id.
 
+        `pager`: the summary page this message shows, for its ◀ n/m ▶ buttons.
         `reply_to`: the id of a message in the same channel to answer (shown as a reply, without a ping).
         """
         with message_params(
-            content=content,
-            embeds=embeds,
-            file=file,
-            view_components=view_components,
-            reply_to=reply_to,
-            channel_id=channel_id,
+            content=content, embeds=embeds, file=file, pager=pager, reply_to=reply_to, channel_id=channel_id
         ) as params:
             try:
                 data = await self._session.call(
@@ -109,13 +106,11 @@ class Delivery:
         content: str | None = None,
         embeds: Sequence[dict[str, Any]] = (),
         file: tuple[str, bytes] | None = None,
-        view_components: Sequence[dict[str, Any]] | None = None,
+        pager: PagerPosition | None = None,
     ) -> int:
         """DM a user (DiscordCannotMessageUser when they do not accept DMs from the bot)."""
         channel_id = self._dm_channels.get(user_id)
         if channel_id is None:
             data = await self._session.call(self._session.http.start_private_message(user_id))
             channel_id = self._dm_channels[user_id] = int(data["id"])
-        return await self.send_message(
-            channel_id, content=content, embeds=embeds, file=file, view_components=view_components
-        )
+        return await self.send_message(channel_id, content=content, embeds=embeds, file=file, pager=pager)

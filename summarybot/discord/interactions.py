@@ -13,6 +13,7 @@ import discord
 import discord.http
 
 from .outgoing import NO_PINGS, attached_file, edit_params, embeds_from
+from .pager import PagerPosition
 from .session import DiscordSession
 
 
@@ -61,11 +62,12 @@ class Interactions:
         content: str | None = None,
         embeds: Sequence[dict[str, Any]] | None = None,
         file: tuple[str, bytes] | None = None,
-        view_components: Sequence[dict[str, Any]] | None = None,
+        pager: PagerPosition | None = None,
     ) -> int:
         """Edit the interaction's original (deferred) response; returns its message id.
 
-        `None` leaves a part as it is; `content=""` / `embeds=[]` / `view_components=[]` clear it.
+        `None` leaves a part as it is; `content=""` / `embeds=[]` clear it. A `pager` sets the ◀ n/m ▶
+        buttons for that summary page (none for a one-page summary).
         """
         route = discord.http.Route(
             "PATCH",
@@ -74,7 +76,7 @@ class Interactions:
             webhook_token=token,
         )
         http = self._session.http
-        with edit_params(content=content, embeds=embeds, file=file, view_components=view_components) as params:
+        with edit_params(content=content, embeds=embeds, file=file, pager=pager) as params:
             if params.files:
                 request = http.request(route, form=params.multipart, files=params.files)
             else:

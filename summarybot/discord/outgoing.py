@@ -1,4 +1,4 @@
-"""What every message we post is made of: embeds from JSON dicts, at most one file, component rows,
+"""What every message we post is made of: embeds from JSON dicts, at most one file, the summary pager,
 and never a ping (a summary quotes people: it must not notify them or @everyone).
 """
 
@@ -11,20 +11,9 @@ from typing import Any
 import discord
 import discord.http
 
+from .pager import PageButton, PagerPosition
+
 NO_PINGS = discord.AllowedMentions.none()
-
-
-class _RawComponents:
-    """Lets raw component JSON (action rows) go through discord.py's message parameter builder."""
-
-    def __init__(self, components: Sequence[dict[str, Any]]) -> None:
-        self._components = list(components)
-
-    def to_components(self) -> list[dict[str, Any]]:
-        return self._components
-
-    def has_components_v2(self) -> bool:
-        return False
 
 
 def attached_file(file: tuple[str, bytes] | None) -> discord.File | None:
@@ -43,7 +32,7 @@ def message_params(
     content: str | None,
     embeds: Sequence[dict[str, Any]],
     file: tuple[str, bytes] | None,
-    view_components: Sequence[dict[str, Any]] | None = None,
+    pager: PagerPosition | None = None,
     channel_payload: dict[str, Any] | None = None,
     reply_to: int | None = None,
     channel_id: int | None = None,
@@ -58,8 +47,9 @@ def message_params(
     made = attached_file(file)
     if made is not None:
         extra["file"] = made
-    if view_components:
-        extra["view"] = _RawComponents(view_components)
+    view = PageButton.view_for(pager) if pager is not None else None
+    if view is not None:
+        extra["view"] = view
     return discord.http.handle_message_parameters(
         content=content, embeds=embeds_from(embeds), allowed_mentions=NO_PINGS, **extra
     )
@@ -70,14 +60,14 @@ def edit_params(
     content: str | None,
     embeds: Sequence[dict[str, Any]] | None,
     file: tuple[str, bytes] | None,
-    view_components: Sequence[dict[str, Any]] | None,
+    pager: PagerPosition | None,
 ) -> discord.http.MultipartParameters:
-    """An edit's payload: None leaves a part as it is; `content=""` / `embeds=[]` / `view_components=[]` clear it."""
+    """An edit's payload: None leaves a part as it is; a pager of one page clears the buttons."""
     missing: Any = discord.utils.MISSING
     return discord.http.handle_message_parameters(
         content=missing if content is None else content,
         embeds=missing if embeds is None else embeds_from(embeds),
         file=attached_file(file) or missing,
-        view=missing if view_components is None else _RawComponents(view_components),
+        view=missing if pager is None else PageButton.view_for(pager),
         allowed_mentions=NO_PINGS,
     )

@@ -6,6 +6,7 @@ import pytest
 
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordCannotMessageUser, DiscordInvalidRequest
+from summarybot.discord.pager import PagerPosition
 from tests.fakes.discord import ChannelType
 
 
@@ -75,3 +76,20 @@ async def test_thread_creation_from_a_message_in_a_channel_and_in_a_forum(world)
     assert fake.channel_messages(standalone)[0].content == "in the thread"
     assert fake.channels[post].parent_id == forum.id
     assert fake.channel_messages(post)[0].embeds[0]["title"] == "Summary"
+
+
+async def test_a_summary_page_goes_out_with_its_pager_buttons_and_a_single_page_without(world):
+    fake, _, channel, *_ = world
+
+    async with DiscordRest() as rest:
+        paged = await rest.delivery.send_message(channel.id, embeds=[{"title": "S"}], pager=PagerPosition(42, 0, 3))
+        single = await rest.delivery.send_message(channel.id, embeds=[{"title": "S"}], pager=PagerPosition(43, 0, 1))
+
+    buttons = fake.message(channel, paged).components[0]["components"]
+    assert [(b["label"], b["custom_id"], b["disabled"]) for b in buttons] == [
+        ("◀", "sumpage:42:-1", True),
+        ("1/3", "sumpage:42:noop", True),
+        ("▶", "sumpage:42:1", False),
+    ]
+    assert fake.message(channel, single).components == []
+    assert "components" not in fake.requests_matching("POST", r"/messages$")[-1].json
