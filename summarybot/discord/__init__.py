@@ -14,5 +14,5 @@
     errors.py        every Discord failure as a SummaryBotError, and the JSON error codes we branch on
 
 It sits below the services: it may import the engine's types, the project's errors and settings, never
-the bot (botrunner), a service, a model or the guilds app.
+the gateway bot's app, a service, a model or the guilds app.
 """
