@@ -118,7 +118,7 @@ async def run(concurrent: int, rounds: int) -> list[Round]:
     with FakeDiscord() as fake:
         from django.conf import settings
 
-        from botrunner.discord_rest import apply_endpoint_settings
+        from summarybot.discord.session import apply_endpoint_settings
 
         settings.DISCORD_API_BASE_URL = fake.api_base
         settings.DISCORD_GATEWAY_URL = fake.gateway_url

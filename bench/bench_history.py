@@ -25,7 +25,7 @@ import discord  # noqa: E402
 from _docs import PERFORMANCE_DOC  # noqa: E402  (bench/ is the script directory)
 from _docs import write_section as write_doc_section  # noqa: E402
 
-from botrunner.discord_rest import DiscordRest  # noqa: E402
+from summarybot.discord.client import DiscordRest  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
 
 HISTORY = r"^/channels/\d+/messages$"
@@ -50,7 +50,7 @@ async def _measure(fake: FakeDiscord, name: str, channel_id: int, **kwargs) -> R
     fake.clear_requests()
     started = time.perf_counter()
     async with DiscordRest(token=fake.bot_token, api_base_url=fake.api_base) as rest:
-        messages = await rest.fetch_history(channel_id, **kwargs)
+        messages = await rest.history.fetch_history(channel_id, **kwargs)
     seconds = time.perf_counter() - started
     history = len(fake.requests_matching("GET", HISTORY))
     return Result(

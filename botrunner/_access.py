@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from botrunner._errors import permission_label
-from botrunner.permissions import READ_PERMISSIONS, missing_permissions
+from summarybot.discord.permissions import READ_PERMISSIONS, missing_permissions
 from summarybot.errors import InvalidInput, PermissionDenied
 
 _MESSAGE_LINK = re.compile(

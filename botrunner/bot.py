@@ -18,7 +18,7 @@ from django.conf import settings
 
 from botrunner._errors import handle_interaction_error
 from botrunner._views import SummaryPageButton
-from botrunner.discord_rest import apply_endpoint_settings
+from summarybot.discord.session import apply_endpoint_settings
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import discord
 from channels.db import database_sync_to_async
 from discord.ext import commands
 
-from botrunner.permissions import VIEW_CHANNEL, Overwrite, channel_permissions
 from guilds.services import ChannelData, GuildData, channel_deleted, channel_kind, channel_sync, guild_left, guild_sync
 from summaries.services.staleness import summaries_mark_stale
+from summarybot.discord.permissions import VIEW_CHANNEL, Overwrite, channel_permissions
 
 logger = logging.getLogger(__name__)
 

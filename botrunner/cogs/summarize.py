@@ -29,13 +29,10 @@ from botrunner._errors import PUBLIC_DEFER
 from summaries.models import DeliveryMode, JobSource, Visibility
 from summaries.services.jobs import SummaryRequest, summary_request
 from summaries.window import MAX_WINDOW_HOURS, SummaryWindow
+from summarybot.discord.errors import INTERACTION_ALREADY_ACKNOWLEDGED, UNKNOWN_INTERACTION
 from summarybot.errors import InvalidInput, SummaryBotError
 
 logger = logging.getLogger(__name__)
-
-# Discord JSON error codes for an interaction answered twice or no longer known.
-_ALREADY_ACKNOWLEDGED = 40060
-_UNKNOWN_INTERACTION = 10062
 
 Choice = app_commands.Choice
 SINCE_CHOICES = [
@@ -96,7 +93,7 @@ async def defer_then_request(
     try:
         await interaction.response.defer(ephemeral=not public, thinking=True)
     except discord.HTTPException as exc:
-        if exc.code == _ALREADY_ACKNOWLEDGED:
+        if exc.code == INTERACTION_ALREADY_ACKNOWLEDGED:
             # Discord delivered this interaction twice; the job request below is idempotent, answer nothing.
             logger.info("interaction delivered again", extra={"interaction_id": interaction.id})
             duplicate = True
@@ -105,7 +102,7 @@ async def defer_then_request(
                 "could not defer in time",
                 extra={"interaction_id": interaction.id, "status": exc.status, "code": exc.code},
             )
-            if exc.code == _UNKNOWN_INTERACTION:
+            if exc.code == UNKNOWN_INTERACTION:
                 return  # too late: nobody would see the result where it was asked for
             raise
     interaction.extras[PUBLIC_DEFER] = public

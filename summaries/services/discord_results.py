@@ -14,42 +14,23 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from botrunner.discord_errors import DiscordError, DiscordInteractionExpired
-from botrunner.discord_rest import DiscordRest
 from guilds.models import Channel
 from summaries.engine.render.discord import DiscordRendering, render_discord
 from summaries.models import DeliveryMode, Summary, SummaryJob, Visibility
 from summaries.selectors import summary_result
+from summarybot.discord.client import DiscordRest
+from summarybot.discord.errors import DiscordError, DiscordInteractionExpired
+from summarybot.discord.pager import PagerPosition
 from summarybot.errors import ExternalServiceError, NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
 # Discord keeps interaction tokens 15 minutes; leave a margin for the request in flight.
 INTERACTION_TOKEN_LIFETIME = timedelta(minutes=14, seconds=30)
-PAGE_BUTTON_PREFIX = "sumpage"
 
 
 def interaction_usable(job: SummaryJob) -> bool:
     return bool(job.interaction_token and job.application_id) and timezone.now() - job.created_at < INTERACTION_TOKEN_LIFETIME
-
-
-def page_buttons(summary_id: int, page: int, pages: int) -> list[dict[str, object]]:
-    """An action row of ◀ ▶ buttons; the bot's paginator answers them from the stored summary."""
-    if pages <= 1:
-        return []
-    return [
-        {
-            "type": 1,
-            "components": [
-                {"type": 2, "style": 2, "label": "◀", "custom_id": f"{PAGE_BUTTON_PREFIX}:{summary_id}:{page - 1}",
-                 "disabled": page <= 0},
-                {"type": 2, "style": 2, "label": f"{page + 1}/{pages}", "custom_id": f"{PAGE_BUTTON_PREFIX}:{summary_id}:noop",
-                 "disabled": True},
-                {"type": 2, "style": 2, "label": "▶", "custom_id": f"{PAGE_BUTTON_PREFIX}:{summary_id}:{page + 1}",
-                 "disabled": page >= pages - 1},
-            ],
-        }
-    ]
 
 
 def summary_title(summary: Summary, channel_name: str | None = None) -> str:
@@ -63,11 +44,11 @@ def render_for_discord(summary: Summary, *, title: str) -> DiscordRendering:
 async def deliver(*, job: SummaryJob, summary: Summary) -> None:
     """Post the result once; records where it went so a rerun of the job does not post it again."""
     async with DiscordRest() as rest:
-        channel = await rest.channel_info(job.channel_id)
+        channel = await rest.history.channel_info(job.channel_id)
         title = summary_title(summary, channel.name)
         rendering = await sync_to_async(render_for_discord)(summary, title=title)
         first = rendering.pages[0]
-        buttons = page_buttons(summary.pk, 0, len(rendering.pages))
+        pager = PagerPosition(summary.pk, 0, len(rendering.pages))
         file = (rendering.attachment.filename, rendering.attachment.content.encode()) if rendering.attachment else None
         message_id: int | None = None
         pointer: str | None = None
@@ -75,11 +56,11 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
         async def direct_message() -> int:
             if job.requested_by_user_id is None:
                 raise ExternalServiceError("A private summary needs a member to send it to.", permanent=True)
-            return await rest.send_dm(job.requested_by_user_id, embeds=first, file=file, view_components=buttons)
+            return await rest.delivery.send_dm(job.requested_by_user_id, embeds=first, file=file, pager=pager)
 
         if job.delivery_mode == DeliveryMode.THREAD:
-            thread_id = await rest.create_thread(job.channel_id, name=title)
-            message_id = await rest.send_message(thread_id, embeds=first, file=file, view_components=buttons)
+            thread_id = await rest.delivery.create_thread(job.channel_id, name=title)
+            message_id = await rest.delivery.send_message(thread_id, embeds=first, file=file, pager=pager)
             pointer = f"The summary is in <#{thread_id}>."
         elif job.delivery_mode == DeliveryMode.DM:
             message_id = await direct_message()
@@ -87,9 +68,9 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
         else:
             if interaction_usable(job):
                 try:
-                    message_id = await rest.edit_original_response(
+                    message_id = await rest.interactions.edit_original_response(
                         job.application_id, job.interaction_token, content="", embeds=first, file=file,
-                        view_components=buttons,
+                        pager=pager,
                     )
                 except DiscordInteractionExpired:
                     message_id = None
@@ -100,10 +81,10 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
                 else:
                     schedule = job.schedule
                     target = schedule.post_to_channel_id if schedule and schedule.post_to_channel_id else job.channel_id
-                    message_id = await rest.send_message(target, embeds=first, file=file, view_components=buttons)
+                    message_id = await rest.delivery.send_message(target, embeds=first, file=file, pager=pager)
         if pointer and interaction_usable(job):
             try:
-                await rest.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
+                await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
             except DiscordError as exc:
                 logger.info("could not point to the result", extra={"job_id": str(job.pk), "error_code": exc.code})
     await sync_to_async(_mark_delivered)(job, message_id)
@@ -121,7 +102,7 @@ async def show_progress(*, job: SummaryJob, rest: DiscordRest, detail: str, perc
     filled = max(0, min(10, percent // 10))
     bar = "▰" * filled + "▱" * (10 - filled)
     try:
-        await rest.edit_original_response(job.application_id, job.interaction_token, content=f"{bar} {detail}")
+        await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=f"{bar} {detail}")
     except DiscordError as exc:
         # Progress is best effort; the result delivery has its own fallbacks.
         logger.info("progress edit failed", extra={"job_id": str(job.pk), "error_code": exc.code})
@@ -131,7 +112,7 @@ async def report_failure(*, job: SummaryJob, message: str) -> None:
     if not interaction_usable(job):
         return
     async with DiscordRest() as rest:
-        await rest.edit_original_response(job.application_id, job.interaction_token, content=f"❌ {message}", embeds=[])
+        await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=f"❌ {message}", embeds=[])
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from botrunner.discord_rest import DiscordRest
 from guilds.models import Channel, Guild
 from guilds.selectors import guild_get
 from summaries.engine.answer import answer_prompt, offline_answer, question_text, strip_mentions
@@ -37,6 +36,7 @@ from summaries.llm.base import ChatProvider, ChatRequest
 from summaries.llm.errors import LLMError
 from summaries.services.engine_setup import engine_setup
 from summaries.services.usage import budget_check, usage_record
+from summarybot.discord.client import DiscordRest
 from summarybot.errors import InvalidInput, LimitExceeded, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ async def qa_answer(*, guild_id: int, channel_id: int, message_id: int, user_id:
 async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
     channel_id, message_id = ids["channel_id"], ids["message_id"]
     async with DiscordRest() as rest:
-        history = await rest.fetch_history(channel_id, limit=settings.QA_HISTORY_MESSAGES + 1, before_id=message_id + 1)
+        history = await rest.history.fetch_history(channel_id, limit=settings.QA_HISTORY_MESSAGES + 1, before_id=message_id + 1)
         asked = next((m for m in reversed(history) if m.id == message_id), None)
         if asked is None:
             logger.info("question deleted before it was answered", extra=ids)
@@ -217,7 +217,7 @@ async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
         if ctx.options.redact_pii:
             # The question reaches the provider too: "is +49 30 55502422 Anna's number?" must not.
             question = redact_text(question)[0]
-        bot_id = rest.bot_user_id
+        bot_id = rest.session.bot_user_id
         # Other questions to the bot are not conversation; bots' messages (our answers) are dropped by prepare().
         context = [
             m
@@ -233,7 +233,7 @@ async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
             logger.warning("question not answered", extra={**ids, "error_code": exc.code})
             answer = Answer(text="Sorry, I can't answer right now; try again in a few minutes.", model="none")
         text = shorten(answer.text, MESSAGE_CONTENT)
-        reply_id = await rest.send_message(channel_id, content=text, reply_to=message_id)
+        reply_id = await rest.delivery.send_message(channel_id, content=text, reply_to=message_id)
     logger.info(
         "question answered", extra={**ids, "reply_id": reply_id, "cached": answer.cached, "model": answer.model}
     )

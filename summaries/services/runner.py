@@ -21,8 +21,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 
-from botrunner.discord_errors import DiscordMissingAccess
-from botrunner.discord_rest import DiscordRest
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
 from summaries.engine.estimate import Estimate
@@ -42,6 +40,8 @@ from summaries.services.jobs import (
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check
 from summaries.window import HistoryQuery, SummaryWindow
+from summarybot.discord.client import DiscordRest
+from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, SummaryBotError
 
 logger = logging.getLogger(__name__)
@@ -249,8 +249,8 @@ async def _fetch_and_summarize(
 async def _fetch(
     job: SummaryJob, rest: DiscordRest, previous_summary_last_id: int | None, progress: _Progress
 ) -> _Fetched:
-    channel = await rest.channel_info(job.channel_id)
-    missing = await rest.bot_missing_permissions(job.channel_id)
+    channel = await rest.history.channel_info(job.channel_id)
+    missing = await rest.access.bot_missing_permissions(job.channel_id)
     if missing:
         raise DiscordMissingAccess(missing=missing, channel_id=job.channel_id)
 
@@ -270,7 +270,7 @@ async def _fetch(
     if query.to_requesters_last_message:
         messages = await _since_member_last_message(job, rest, query, on_page)
     else:
-        messages = await rest.fetch_history(
+        messages = await rest.history.fetch_history(
             job.channel_id, limit=query.limit, after_id=query.after_id, before_id=query.before_id,
             since=query.since, until=query.until, on_page=on_page,
         )
@@ -287,7 +287,7 @@ async def _since_member_last_message(
     collected: list[ChatMessage] = []
     before_id = query.before_id
     while len(collected) < query.limit:
-        page = await rest.fetch_history(job.channel_id, limit=100, before_id=before_id)
+        page = await rest.history.fetch_history(job.channel_id, limit=100, before_id=before_id)
         if not page:
             break
         for position in range(len(page) - 1, -1, -1):

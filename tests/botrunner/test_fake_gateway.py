@@ -10,7 +10,7 @@ import discord
 import pytest
 from discord.ext import commands
 
-from botrunner.discord_rest import apply_endpoint_settings
+from summarybot.discord.session import apply_endpoint_settings
 from tests.fakes.discord import FakeDiscord, Guild, Intent, User
 from tests.fakes.discord.state import Channel
 

@@ -11,8 +11,9 @@ from guilds.models import Channel as ChannelRow
 from guilds.models import Guild as GuildRow
 from guilds.services import channel_config_update, guild_config_update
 from summaries.models import JobSource, Summary, SummaryJob, Visibility, WindowKind
-from summaries.services.discord_results import page_buttons, render_for_discord
+from summaries.services.discord_results import render_for_discord
 from summaries.tasks import run_summary_job
+from summarybot.discord.pager import PageButton, PagerPosition
 from tests.botrunner.bot_support import BotWorld, db, eventually, run_task
 from tests.factories import SummaryFactory, SummaryJobFactory
 from tests.fakes.discord import ChannelType, Overwrite, Permission
@@ -34,6 +35,13 @@ async def jobs_for(payload: dict[str, Any]) -> list[SummaryJob]:
 
 async def job_count() -> int:
     return await db(SummaryJob.objects.count)()
+
+
+def page_buttons(summary_id: int, page: int, pages: int) -> list[dict[str, Any]]:
+    """The ◀ n/m ▶ row as the worker posts it, in Discord's JSON (a posted message's components)."""
+    view = PageButton.view_for(PagerPosition(summary_id, page, pages))
+    assert view is not None
+    return view.to_components()
 
 
 async def test_summarize_defers_at_once_and_queues_a_job_with_the_interaction(bot_world: BotWorld) -> None:
@@ -274,6 +282,27 @@ async def test_page_button_shows_the_requested_page_to_the_requester(bot_world: 
         f"sumpage:{summary.pk}:0",
         f"sumpage:{summary.pk}:noop",
         f"sumpage:{summary.pk}:2",
+    ]
+
+
+async def test_page_button_back_to_the_first_page_disables_the_back_arrow(bot_world: BotWorld) -> None:
+    # Page 1's ◀ points at page -1 (disabled): the bot once failed to build that row and apologised instead.
+    w = bot_world
+    summary = await db(_long_summary)(w.guild.id, w.channel.id, requester=w.member.id, visibility="public")
+    posted = await db(_post_first_page)(w, summary)
+    pages = int(posted.components[0]["components"][1]["label"].split("/")[1])
+    posted.components = page_buttons(summary.pk, 1, pages)  # the message shows page 2: ◀ goes to page 1
+    payload = w.fake.component_payload(message=posted, user=w.admin, custom_id=f"sumpage:{summary.pk}:0")
+    await w.interact(payload)
+
+    callback = await w.callback(payload)
+    assert callback.json["type"] == 7
+    assert "Page 1/" in callback.json["data"]["embeds"][-1]["footer"]["text"]
+    buttons = callback.json["data"]["components"][0]["components"]
+    assert [(b["custom_id"], b["disabled"]) for b in buttons] == [
+        (f"sumpage:{summary.pk}:-1", True),
+        (f"sumpage:{summary.pk}:noop", True),
+        (f"sumpage:{summary.pk}:1", False),
     ]
 
 
