@@ -58,6 +58,7 @@ test: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 bench: install-dev
