@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import platform
 import sys
 import time
@@ -20,10 +21,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The client reads its endpoints from Django settings, as in the worker.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "summarybot.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 import discord  # noqa: E402
+import django  # noqa: E402
 from _docs import PERFORMANCE_DOC  # noqa: E402  (bench/ is the script directory)
 from _docs import write_section as write_doc_section  # noqa: E402
+
+django.setup()
 
 from summarybot.discord.client import DiscordRest  # noqa: E402
 from tests.fakes.discord import FakeDiscord  # noqa: E402
