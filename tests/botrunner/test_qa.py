@@ -99,6 +99,14 @@ def _reply(fake: FakeDiscord, channel: Any) -> dict[str, Any]:
     return request.json
 
 
+def use_openai(settings: Any, openai: FakeOpenAI) -> None:
+    settings.SUMMARY_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = "sk-test-fake"
+    settings.OPENAI_BASE_URL = openai.base_url
+    settings.SUMMARY_MODEL = "gpt-4o-mini"
+    settings.SUMMARY_FALLBACK_MODELS = []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_offline_answer_points_at_the_relevant_messages(qa_world, settings) -> None:  # type: ignore[no-untyped-def]
     fake, guild, channel, alice, decision = qa_world
@@ -122,11 +130,7 @@ def test_offline_answer_points_at_the_relevant_messages(qa_world, settings) -> N
 def test_model_answer_links_citations_records_usage_and_is_cached(qa_world, settings) -> None:  # type: ignore[no-untyped-def]
     fake, guild, channel, alice, decision = qa_world
     with FakeOpenAI() as openai:
-        settings.SUMMARY_PROVIDER = "openai"
-        settings.OPENAI_API_KEY = "sk-test-fake"
-        settings.OPENAI_BASE_URL = openai.base_url
-        settings.SUMMARY_MODEL = "gpt-4o-mini"
-        settings.SUMMARY_FALLBACK_MODELS = []
+        use_openai(settings, openai)
         openai.enqueue(content("It ships on Friday, after the QA pass [2]. [99]"))
         first = fake.add_message(channel, alice, f"<@{fake.bot_user.id}> When does the release ship?")
         answer_question(guild.id, channel.id, first.id, alice.id)
@@ -155,11 +159,7 @@ def test_the_question_and_display_names_are_redacted_before_the_provider_sees_th
     named = fake.add_member(guild, username="jd", global_name="jane.doe@example.com")
     fake.add_message(channel, named, "I can take the release notes")
     with FakeOpenAI() as openai:
-        settings.SUMMARY_PROVIDER = "openai"
-        settings.OPENAI_API_KEY = "sk-test-fake"
-        settings.OPENAI_BASE_URL = openai.base_url
-        settings.SUMMARY_MODEL = "gpt-4o-mini"
-        settings.SUMMARY_FALLBACK_MODELS = []
+        use_openai(settings, openai)
         openai.enqueue(content("Nobody said [2]."))
         asked = fake.add_message(channel, alice, f"<@{fake.bot_user.id}> is +49 30 55502422 the release hotline?")
         answer_question(guild.id, channel.id, asked.id, alice.id)

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,46 +31,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_qcluster_runs_a_queued_slash_command_job_through_openai_and_answers_in_discord(discord_settings):
     fake: FakeDiscord = discord_settings
-    guild = fake.add_guild("Guild")
-    alice = fake.add_member(guild, username="alice", global_name="Alice")
-    channel = fake.add_channel(guild, "general")
-    fake.add_messages(channel, 600, authors=[alice], content="shall we ship the release on friday? {i}")
-    Guild.objects.create(id=guild.id, name="Guild", bot_present=True)
-    Channel.objects.create(id=channel.id, guild_id=guild.id, name="general")
-
-    payload = fake.slash_command_payload(channel=channel, user=alice, name="summarize")
-    defer = urllib.request.Request(
-        f"{fake.api_base}/interactions/{payload['id']}/{payload['token']}/callback?with_response=1",
-        data=json.dumps({"type": 5, "data": {"flags": 64}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(defer, timeout=5).close()
+    guild, alice, channel, payload = slash_command_asked(fake, messages=600)
 
     with FakeOpenAI() as llm:
-        # Committed (transaction=True), so on_commit has put the task on the ORM broker.
-        job, _ = summary_request(
-            request=SummaryRequest(
-                guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=alice.id,
-                window=SummaryWindow.count(600), interaction_id=int(payload["id"]),
-                application_id=int(payload["application_id"]), interaction_token=payload["token"],
-            )
-        )
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "summarybot.settings",
-            "DJANGO_DEBUG": "true",
-            "DATABASE_URL": database_url(),
-            "DISCORD_TOKEN": fake.bot_token,
-            "DISCORD_API_BASE_URL": fake.api_base,
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "SUMMARY_PROVIDER": "openai",
-            "OPENAI_API_KEY": "sk-test",
-            "OPENAI_BASE_URL": llm.base_url,
-            "SUMMARY_CONTEXT_TOKENS": "8000",
-            "Q_WORKERS": "1",
-            "LOG_LEVEL": "WARNING",
-        }
+        job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(600))
+        env = worker_env(fake, llm, SUMMARY_CONTEXT_TOKENS="8000")
         errors = run_qcluster_until_finished(job, env)
         assert job.status == JobStatus.DONE, (job.status, job.error_code, job.error_message, errors[-2000:])
         assert len(llm.chat_requests) > 1  # 600 messages at an 8k context: map-reduce
@@ -120,47 +86,13 @@ def test_worker_whose_cache_is_unreachable_backs_off_then_fails_the_job_where_th
     discord_settings, client, settings
 ):
     fake: FakeDiscord = discord_settings
-    guild = fake.add_guild("Guild")
-    alice = fake.add_member(guild, username="alice", global_name="Alice")
-    channel = fake.add_channel(guild, "general")
-    fake.add_messages(channel, 50, authors=[alice], content="shall we ship the release on friday? {i}")
-    Guild.objects.create(id=guild.id, name="Guild", bot_present=True)
-    Channel.objects.create(id=channel.id, guild_id=guild.id, name="general")
-    payload = fake.slash_command_payload(channel=channel, user=alice, name="summarize")
-    defer = urllib.request.Request(
-        f"{fake.api_base}/interactions/{payload['id']}/{payload['token']}/callback?with_response=1",
-        data=json.dumps({"type": 5, "data": {"flags": 64}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(defer, timeout=5).close()
+    guild, alice, channel, payload = slash_command_asked(fake, messages=50)
     # The injected fault: the cache (and Channels layer) point at a Redis that is not there.
     dead_redis = f"redis://127.0.0.1:{unused_port()}/0"
 
     with FakeOpenAI() as llm:
-        job, _ = summary_request(
-            request=SummaryRequest(
-                guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=alice.id,
-                window=SummaryWindow.count(50), interaction_id=int(payload["id"]),
-                application_id=int(payload["application_id"]), interaction_token=payload["token"],
-            )
-        )
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "summarybot.settings",
-            "DJANGO_DEBUG": "true",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": dead_redis,
-            "DISCORD_TOKEN": fake.bot_token,
-            "DISCORD_API_BASE_URL": fake.api_base,
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "SUMMARY_PROVIDER": "openai",
-            "OPENAI_API_KEY": "sk-test",
-            "OPENAI_BASE_URL": llm.base_url,
-            "WORKER_START_GRACE_SECONDS": "4",
-            "Q_WORKERS": "1",
-            "LOG_LEVEL": "INFO",
-        }
+        job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(50))
+        env = worker_env(fake, llm, REDIS_URL=dead_redis, WORKER_START_GRACE_SECONDS="4", LOG_LEVEL="INFO")
         started = time.monotonic()
         errors = run_qcluster_until_finished(job, env)
         took = time.monotonic() - started
@@ -182,3 +114,53 @@ def test_worker_whose_cache_is_unreachable_backs_off_then_fails_the_job_where_th
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead_redis}}
     response = client.get("/ready")
     assert response.status_code == 503 and response.json()["failing"] == ["cache"]
+
+
+def slash_command_asked(fake: FakeDiscord, *, messages: int) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """A guild with a chatty channel, both mirrored, and a /summarize the bot has deferred (ephemeral)."""
+    guild = fake.add_guild("Guild")
+    alice = fake.add_member(guild, username="alice", global_name="Alice")
+    channel = fake.add_channel(guild, "general")
+    fake.add_messages(channel, messages, authors=[alice], content="shall we ship the release on friday? {i}")
+    Guild.objects.create(id=guild.id, name="Guild", bot_present=True)
+    Channel.objects.create(id=channel.id, guild_id=guild.id, name="general")
+    payload = fake.slash_command_payload(channel=channel, user=alice, name="summarize")
+    defer = urllib.request.Request(
+        f"{fake.api_base}/interactions/{payload['id']}/{payload['token']}/callback?with_response=1",
+        data=json.dumps({"type": 5, "data": {"flags": 64}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(defer, timeout=5).close()
+    return guild, alice, channel, payload
+
+
+def slash_job(payload: dict[str, Any], guild: Any, channel: Any, user: Any, *, window: SummaryWindow) -> SummaryJob:
+    # Committed (transaction=True), so on_commit has put the task on the ORM broker.
+    job, _ = summary_request(
+        request=SummaryRequest(
+            guild_id=guild.id, channel_id=channel.id, source="slash_command", requested_by_user_id=user.id,
+            window=window, interaction_id=int(payload["id"]), application_id=int(payload["application_id"]),
+            interaction_token=payload["token"],
+        )
+    )
+    return job
+
+
+def worker_env(fake: FakeDiscord, llm: FakeOpenAI, **overrides: str) -> dict[str, str]:
+    """A worker process's environment: the test database, both fakes, one worker."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "summarybot.settings",
+        "DJANGO_DEBUG": "true",
+        "DATABASE_URL": database_url(),
+        "DISCORD_TOKEN": fake.bot_token,
+        "DISCORD_API_BASE_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "SUMMARY_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": llm.base_url,
+        "Q_WORKERS": "1",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
