@@ -8,7 +8,6 @@ the real discord.py REST client and the real openai SDK over sockets.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from summaries.tasks import run_summary_job, sweep_stalled_jobs
 from summaries.window import SummaryWindow
 from tests.fakes.discord import FakeDiscord, Overwrite, Permission
 from tests.fakes.openai_server import FakeOpenAI
-from tests.processes import database_url
+from tests.processes import worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -285,25 +284,14 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
         llm.latency = 1.5  # long enough to kill the worker while it summarizes
         payload = deferred_interaction(fake, channel, alice)
         job = slash_job(payload, guild, channel, alice, window=SummaryWindow.count(400))
-        env = {
-            **os.environ,
-            "DJANGO_DEBUG": "true",
-            "DATABASE_URL": database_url(),
-            "DISCORD_TOKEN": fake.bot_token,
-            "DISCORD_API_BASE_URL": fake.api_base,
-            "DISCORD_GATEWAY_URL": fake.gateway_url,
-            "SUMMARY_PROVIDER": "openai",
-            "OPENAI_API_KEY": "sk-test",
-            "OPENAI_BASE_URL": llm.base_url,
-            "SUMMARY_CONTEXT_TOKENS": "8000",
-        }
+        env = worker_env(fake, llm, SUMMARY_CONTEXT_TOKENS="8000")
         worker = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
                 f"import django; django.setup(); from summaries.tasks import run_summary_job; run_summary_job({str(job.pk)!r})",
             ],
-            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "summarybot.settings"},
+            cwd=ROOT, env=env,
         )
         try:
             deadline = time.monotonic() + 30

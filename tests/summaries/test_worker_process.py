@@ -4,12 +4,8 @@ against the fake Discord and the fake OpenAI server: the production path, proces
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -23,7 +19,7 @@ from summaries.services.jobs import SummaryRequest, summary_request
 from summaries.window import SummaryWindow
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
-from tests.processes import database_url
+from tests.processes import run_qcluster_until, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,27 +49,12 @@ def test_qcluster_runs_a_queued_slash_command_job_through_openai_and_answers_in_
     assert SummaryJob.objects.get(pk=job.pk).attempts == 1
 
 
-def run_qcluster_until_finished(job: SummaryJob, env: dict[str, str], *, timeout: float = 60) -> str:
-    """Start `manage.py qcluster`, wait for the job to reach an end state, stop it; return its stderr."""
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job.refresh_from_db()
-            if job.is_finished:
-                break
-            time.sleep(0.2)
-    finally:
-        cluster.send_signal(signal.SIGTERM)
-        try:
-            _, errors = cluster.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            cluster.kill()
-            _, errors = cluster.communicate()
-    return errors
+def run_qcluster_until_finished(job: SummaryJob, env: dict[str, str]) -> str:
+    def finished() -> bool:
+        job.refresh_from_db()
+        return job.is_finished
+
+    return run_qcluster_until(finished, env)
 
 
 def unused_port() -> int:
@@ -146,21 +127,3 @@ def slash_job(payload: dict[str, Any], guild: Any, channel: Any, user: Any, *, w
     )
     return job
 
-
-def worker_env(fake: FakeDiscord, llm: FakeOpenAI, **overrides: str) -> dict[str, str]:
-    """A worker process's environment: the test database, both fakes, one worker."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "summarybot.settings",
-        "DJANGO_DEBUG": "true",
-        "DATABASE_URL": database_url(),
-        "DISCORD_TOKEN": fake.bot_token,
-        "DISCORD_API_BASE_URL": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "SUMMARY_PROVIDER": "openai",
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": llm.base_url,
-        "Q_WORKERS": "1",
-        "LOG_LEVEL": "WARNING",
-        **overrides,
-    }

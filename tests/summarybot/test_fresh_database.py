@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord import FakeDiscord
+from tests.processes import run_qcluster_until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,26 +89,15 @@ def test_after_migrate_alone_a_worker_runs_a_slash_command_job_and_answers_in_di
     assert created.returncode == 0, created.stderr
     job_id = uuid.UUID(created.stdout.strip().splitlines()[-1]).hex  # how SQLite stores a UUIDField
 
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )
     status = None
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with sqlite3.connect(db_path, timeout=5) as db:
-                status = db.execute("SELECT status FROM summaries_summaryjob WHERE id = ?", [job_id]).fetchone()[0]
-            if status in ("done", "partial", "failed"):
-                break
-            time.sleep(0.3)
-    finally:
-        cluster.send_signal(signal.SIGTERM)
-        try:
-            _, errors = cluster.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            cluster.kill()
-            _, errors = cluster.communicate()
+
+    def finished() -> bool:
+        nonlocal status
+        with sqlite3.connect(db_path, timeout=5) as db:
+            status = db.execute("SELECT status FROM summaries_summaryjob WHERE id = ?", [job_id]).fetchone()[0]
+        return status in ("done", "partial", "failed")
+
+    errors = run_qcluster_until(finished, env)
 
     assert status == "done", errors[-3000:]
     assert "no such table" not in errors and "reincarnated" not in errors
