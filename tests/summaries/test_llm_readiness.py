@@ -90,13 +90,20 @@ def test_startup_check_logs_a_warning_instead_of_raising(openai_settings, caplog
     assert log_llm_readiness() is True
 
 
-def test_ready_endpoint_reports_the_llm_check(openai_settings, client):
+def test_ready_endpoint_reports_the_llm_check_without_its_url(openai_settings, client, caplog):
     openai_settings.SUMMARY_MODEL = "gpt-imaginary"
 
-    body = client.get("/ready").json()
+    with caplog.at_level(logging.WARNING, logger="summarybot.health"):
+        response = client.get("/ready")
 
+    body = response.json()
     assert "llm" in body["failing"]
-    assert "gpt-imaginary" in body["checks"]["llm"]["detail"]
+    assert body["checks"]["llm"] == "fail"
+    # The endpoint (often a private URL) and the model are in the log only, never in the public answer.
+    assert openai_settings.OPENAI_BASE_URL not in response.content.decode()
+    assert "gpt-imaginary" not in response.content.decode()
+    assert "gpt-imaginary" in caplog.text
+    assert "sk-test-fake" not in caplog.text
 
 
 def test_a_spawning_worker_logs_an_unusable_model(openai_settings, fake_openai, caplog):
