@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-# Used only when DJANGO_DEBUG is on; production refuses to start without real values.
+# Used only when DJANGO_DEBUG is on and every allowed host is local: they are in the source, so anyone can
+# forge sessions or decrypt secrets made with them. Any other deployment refuses to start without real values.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA="
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "testserver"})
 
 DEFAULT_PRICES = {
     # USD per million tokens (input, output); override with SUMMARY_PRICES. A model not listed costs
@@ -91,11 +93,12 @@ def _read(name: str, reader: Callable[[], Any]) -> Any:
 
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _bool(env: environ.Env, name: str, default: bool) -> bool:
-    raw = env.str(name, default=str(default)).strip().lower()
+    # Empty means the default, as the blank lines of .env.example promise.
+    raw = env.str(name, default="").strip().lower() or str(default).lower()
     if raw in _TRUE:
         return True
     if raw in _FALSE:
@@ -161,7 +164,9 @@ def _prices(raw: str) -> dict[str, tuple[float, float]]:
 
 def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
     default = f"sqlite:///{base_dir / 'db.sqlite3'}"
-    db = _read("DATABASE_URL", lambda: env.db_url("DATABASE_URL", default=default))
+    # Empty (the blank line of .env.example) means the default SQLite file.
+    url = env.str("DATABASE_URL", default="").strip() or default
+    db = _read("DATABASE_URL", lambda: environ.Env.db_url_config(url))
     engine = db.get("ENGINE", "")
     if engine not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
         raise ConfigError("DATABASE_URL has an unsupported scheme (use sqlite:/// or postgres://)")
@@ -185,23 +190,34 @@ def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
 def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
     debug = _bool(env, "DJANGO_DEBUG", False)
 
-    secret_key = env.str("DJANGO_SECRET_KEY", default="")
-    if not secret_key:
-        if not debug:
-            raise ConfigError("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
-        secret_key = DEV_SECRET_KEY
-    elif not debug and (len(secret_key) < 50 or len(set(secret_key)) < 5):
-        raise ConfigError("DJANGO_SECRET_KEY must be at least 50 random characters")
-
     allowed_hosts = _read("DJANGO_ALLOWED_HOSTS", lambda: env.list("DJANGO_ALLOWED_HOSTS", default=[]))
     if not allowed_hosts:
         if not debug:
             raise ConfigError("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off")
         allowed_hosts = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+    # The in-source development secrets are allowed only where nobody else can reach the site.
+    public_hosts = [host for host in allowed_hosts if host.lower() not in LOCAL_HOSTS]
+    dev_secrets_allowed = debug and not public_hosts
+    why_required = (
+        "when DJANGO_DEBUG is off" if not debug
+        else f"when DJANGO_ALLOWED_HOSTS names a non-local host ({', '.join(public_hosts)}), even with DJANGO_DEBUG on"
+    )
+
+    secret_key = env.str("DJANGO_SECRET_KEY", default="")
+    if not dev_secrets_allowed and secret_key in ("", DEV_SECRET_KEY):
+        raise ConfigError(f"DJANGO_SECRET_KEY is required (not the development key) {why_required}")
+    if not secret_key:
+        secret_key = DEV_SECRET_KEY
+    elif not debug and (len(secret_key) < 50 or len(set(secret_key)) < 5):
+        raise ConfigError("DJANGO_SECRET_KEY must be at least 50 random characters")
 
     raw_keys = env.str("FIELD_ENCRYPTION_KEY", default="")
-    if not raw_keys and debug:
+    if not dev_secrets_allowed and DEV_FIELD_ENCRYPTION_KEY in (k.strip() for k in raw_keys.split(",")):
+        raise ConfigError(f"FIELD_ENCRYPTION_KEY must not contain the development key {why_required}")
+    if not raw_keys and dev_secrets_allowed:
         raw_keys = DEV_FIELD_ENCRYPTION_KEY
+    if not raw_keys.strip():
+        raise ConfigError(f"FIELD_ENCRYPTION_KEY is required {why_required}")
     field_keys = _fernet_keys(raw_keys, "FIELD_ENCRYPTION_KEY")
 
     redis_url = env.str("REDIS_URL", default="").strip()

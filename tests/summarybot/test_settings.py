@@ -11,7 +11,7 @@ import environ
 import pytest
 from cryptography.fernet import Fernet
 
-from summarybot.config import ConfigError, read_settings
+from summarybot.config import DEV_FIELD_ENCRYPTION_KEY, DEV_SECRET_KEY, ConfigError, read_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_SECRET = "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ" * 2
@@ -81,6 +81,64 @@ def test_bad_production_values_name_the_variable(clean_env, override, variable):
     with pytest.raises(ConfigError) as excinfo:
         read(clean_env, **{**PRODUCTION, **override})
     assert variable in str(excinfo.value)
+
+
+@pytest.mark.parametrize("hosts", ["summarybot.example.com", "localhost,summarybot.example.com", "*"])
+@pytest.mark.parametrize(
+    ("given", "variable"),
+    [
+        ({"FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": DEV_SECRET_KEY, "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_SECRET_KEY": GOOD_SECRET}, "FIELD_ENCRYPTION_KEY"),
+        ({"DJANGO_SECRET_KEY": GOOD_SECRET, "FIELD_ENCRYPTION_KEY": DEV_FIELD_ENCRYPTION_KEY}, "FIELD_ENCRYPTION_KEY"),
+    ],
+)
+def test_debug_refuses_the_in_source_secrets_for_a_non_local_host(clean_env, hosts, given, variable):
+    with pytest.raises(ConfigError) as excinfo:
+        read(clean_env, DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS=hosts, **given)
+    assert str(excinfo.value).startswith(variable)
+    assert "non-local host" in str(excinfo.value)
+
+
+def test_debug_with_real_secrets_may_serve_a_non_local_host(clean_env):
+    key = Fernet.generate_key().decode()
+    cfg = read(
+        clean_env, DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="dev.example.com",
+        DJANGO_SECRET_KEY=GOOD_SECRET, FIELD_ENCRYPTION_KEY=key,
+    )
+    assert cfg.secret_key == GOOD_SECRET and cfg.field_encryption_keys == [key]
+
+
+def test_debug_on_local_hosts_keeps_the_dev_defaults(clean_env):
+    cfg = read(clean_env, DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1,::1,[::1],testserver")
+    assert cfg.secret_key == DEV_SECRET_KEY
+    assert cfg.field_encryption_keys == [DEV_FIELD_ENCRYPTION_KEY]
+
+
+def test_debug_with_a_public_host_stops_startup_naming_the_variable():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "FIELD_"))}
+    env.update(DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="summarybot.example.com")
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is required")
+
+
+def test_env_example_as_is_refuses_to_start(clean_env):
+    """Copying .env.example to a server must not start a debug site on the in-source secrets."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    values = dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+    assert values["DJANGO_DEBUG"] == "false"
+    with pytest.raises(ConfigError) as excinfo:
+        read(clean_env, **values)
+    assert "is required" in str(excinfo.value)
+    # Filled in, it is a clean production configuration (blank lines take their defaults).
+    key = Fernet.generate_key().decode()
+    cfg = read(clean_env, **{**values, "DJANGO_ALLOWED_HOSTS": "summarybot.example.com",
+                             "DJANGO_SECRET_KEY": GOOD_SECRET, "FIELD_ENCRYPTION_KEY": key})
+    assert cfg.debug is False and cfg.ssl_redirect is True
 
 
 def test_bad_setting_stops_startup_with_one_clear_line():
