@@ -46,6 +46,7 @@ class Config:
     allowed_hosts: list[str]
     csrf_trusted_origins: list[str]
     ssl_redirect: bool
+    trust_x_forwarded_proto: bool
     database: dict[str, Any]
     redis_url: str
     q_workers: int
@@ -251,6 +252,7 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
             "DJANGO_CSRF_TRUSTED_ORIGINS", lambda: env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
         ),
         ssl_redirect=_bool(env, "DJANGO_SECURE_SSL_REDIRECT", not debug),
+        trust_x_forwarded_proto=_bool(env, "DJANGO_TRUST_X_FORWARDED_PROTO", False),
         database=_database(env, base_dir),
         redis_url=redis_url,
         q_workers=_positive_int(env, "Q_WORKERS", 2),

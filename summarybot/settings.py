@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI and ReDoc served from our static files, not a CDN (SPECTACULAR_SETTINGS below).
+    "drf_spectacular_sidecar",
     "channels",
     "django_q",
     "guilds",
@@ -157,11 +159,16 @@ STORAGES = {
 }
 
 # --- Security (production) ------------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusting X-Forwarded-Proto lets any client that reaches the app directly claim https; only a proxy that
+# always sets (and overwrites) the header makes it true, so it is opt-in.
+if _cfg.trust_x_forwarded_proto:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = _cfg.ssl_redirect
-SECURE_HSTS_SECONDS = 0 if DEBUG else 60 * 60 * 24 * 30
+# Preload asks browsers to hard-code https for the domain and its subdomains; the preload list accepts
+# only a max-age of a year or more with includeSubDomains, so the three go together.
+SECURE_HSTS_SECONDS = 0 if DEBUG else 60 * 60 * 24 * 365
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -181,6 +188,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Summary Bot NG API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads its scripts from our static files: no third-party CDN, no unpinned @latest.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Secrets at rest ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -155,6 +156,51 @@ def test_bad_setting_stops_startup_with_one_clear_line():
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}")
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def production_settings(tmp_path: Path, *names: str, **extra: str) -> dict:
+    """The named settings as a fresh production process sees them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}", **extra)
+    code = f"import json; from django.conf import settings as s; print(json.dumps({{n: getattr(s, n, None) for n in {list(names)!r}}}))"
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_proxy_header_is_trusted_only_when_asked(tmp_path):
+    assert production_settings(tmp_path, "SECURE_PROXY_SSL_HEADER") == {"SECURE_PROXY_SSL_HEADER": None}
+    opted_in = production_settings(tmp_path, "SECURE_PROXY_SSL_HEADER", DJANGO_TRUST_X_FORWARDED_PROTO="true")
+    assert opted_in == {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}
+
+
+def test_hsts_preload_comes_with_a_preloadable_max_age(tmp_path):
+    hsts = production_settings(tmp_path, "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD")
+    if hsts["SECURE_HSTS_PRELOAD"]:
+        assert hsts["SECURE_HSTS_SECONDS"] >= 31536000
+        assert hsts["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+
+
+def test_api_docs_assets_are_served_locally(tmp_path):
+    cfg = production_settings(tmp_path, "SPECTACULAR_SETTINGS", "INSTALLED_APPS")
+    spectacular = cfg["SPECTACULAR_SETTINGS"]
+    assert spectacular["SWAGGER_UI_DIST"] == "SIDECAR"
+    assert spectacular["SWAGGER_UI_FAVICON_HREF"] == "SIDECAR"
+    assert spectacular["REDOC_DIST"] == "SIDECAR"
+    assert "drf_spectacular_sidecar" in cfg["INSTALLED_APPS"]
+
+
+def test_check_deploy_is_clean_behind_a_trusted_proxy(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}", DJANGO_TRUST_X_FORWARDED_PROTO="true")
     proc = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
