@@ -42,7 +42,19 @@ def decrypt(token: str) -> str:
 
 def rotate(token: str) -> str:
     """Re-encrypt with the first key; run after prepending a new key to FIELD_ENCRYPTION_KEY."""
-    return _current().rotate(token.encode()).decode()
+    try:
+        return _current().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionFailed("A stored secret cannot be decrypted with any key of FIELD_ENCRYPTION_KEY") from None
+
+
+def is_current(token: str) -> bool:
+    """Whether the first (encrypting) key opens this token, i.e. rotating it would change nothing."""
+    try:
+        Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode()).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def keyed_digest(value: str) -> str:

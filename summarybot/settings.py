@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "summaries",
     "webhooks",
     "botrunner",
+    # Project-wide management commands (rotate_encryption_keys); no models.
+    "summarybot",
 ]
 
 MIDDLEWARE = [

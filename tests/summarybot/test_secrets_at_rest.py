@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from io import StringIO
+
 import pytest
 from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from guilds.models import Guild
+from summaries.models import SummaryJob
 from summarybot import crypto
-from summarybot.crypto import DecryptionFailed
-from tests.factories import GuildFactory, WebhookDestinationFactory
+from tests.factories import GuildFactory, SummaryJobFactory, WebhookDestinationFactory
 from webhooks.models import WebhookDestination
 from webhooks.services import api_key_issue
 
@@ -61,12 +65,101 @@ def test_key_rotation_keeps_old_secrets_readable(settings):
     assert crypto.decrypt(rotated) == "before-rotation"
 
 
-def test_wrong_key_fails_loudly_without_leaking(settings):
-    destination = WebhookDestinationFactory(secret="sealed")
+def test_a_secret_no_key_opens_reads_as_unset_and_is_logged_without_leaking(settings, caplog):
+    guild = GuildFactory(llm_api_key="sk-sealed-under-old-key")
+    destination = WebhookDestinationFactory(guild=guild, secret="sealed", credentials={"token": "t0ken"})
+    stored_secret = raw_column("webhooks_webhookdestination", "secret", destination.pk)
+    old_keys = settings.FIELD_ENCRYPTION_KEYS
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    with pytest.raises(DecryptionFailed) as excinfo:
-        WebhookDestination.objects.get(pk=destination.pk)
-    assert "gAAAA" not in str(excinfo.value)
+
+    with caplog.at_level(logging.ERROR, logger="summarybot.db"):
+        loaded_guild = Guild.objects.get(pk=guild.pk)  # loading the guild no longer raises
+        assert loaded_guild.llm_api_key == "" and not loaded_guild.llm_api_key
+        loaded = WebhookDestination.objects.get(pk=destination.pk)
+        assert loaded.secret == ""
+        assert loaded.credentials == {} and loaded.credentials.get("token") is None
+        assert loaded.secret == ""  # read again: logged once
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert f"guilds.Guild.llm_api_key of pk={guild.pk} cannot be decrypted" in lines[0]
+    assert f"webhooks.WebhookDestination.secret of pk={destination.pk}" in lines[1]
+    assert f"webhooks.WebhookDestination.credentials of pk={destination.pk}" in lines[2]
+    assert len(lines) == 3
+    assert "gAAAA" not in caplog.text and "sealed" not in caplog.text and "t0ken" not in caplog.text
+
+    # Saving the row keeps the sealed value, so putting the old key back restores it.
+    loaded.name = "renamed"
+    loaded.save()
+    assert raw_column("webhooks_webhookdestination", "secret", destination.pk) == stored_secret
+    settings.FIELD_ENCRYPTION_KEYS = old_keys
+    restored = WebhookDestination.objects.get(pk=destination.pk)
+    assert (restored.secret, restored.credentials) == ("sealed", {"token": "t0ken"})
+
+
+def _every_secret() -> tuple[Guild, WebhookDestination, SummaryJob]:
+    guild = GuildFactory(llm_api_key="sk-guild-key")
+    destination = WebhookDestinationFactory(
+        guild=guild, secret="whsec_x", credentials={"token": "notion"}, headers={"X-Auth": "h"}
+    )
+    job = SummaryJobFactory(guild=guild, interaction_token="interaction-token")
+    return guild, destination, job
+
+
+ENCRYPTED_COLUMNS = [
+    ("guilds_guild", "llm_api_key"),
+    ("webhooks_webhookdestination", "secret"),
+    ("webhooks_webhookdestination", "credentials"),
+    ("webhooks_webhookdestination", "headers"),
+    ("summaries_summaryjob", "interaction_token"),
+]
+
+
+def test_rotate_encryption_keys_reencrypts_every_field_so_the_old_key_can_go(settings):
+    guild, destination, job = _every_secret()
+    GuildFactory()  # an empty secret stays empty and is not counted
+    old_key, new_key = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+
+    out = StringIO()
+    call_command("rotate_encryption_keys", batch_size=1, stdout=out)
+
+    report = out.getvalue()
+    assert "guilds.Guild.llm_api_key: 1 re-encrypted, 0 already under the first key" in report
+    assert "webhooks.WebhookDestination.headers: 1 re-encrypted" in report
+    assert "summaries.SummaryJob.interaction_token: 1 re-encrypted" in report
+    assert "Total: 5 re-encrypted in 5 fields." in report
+    pks = {"guilds_guild": guild.pk, "webhooks_webhookdestination": destination.pk, "summaries_summaryjob": job.pk.hex}
+    for table, column in ENCRYPTED_COLUMNS:
+        Fernet(new_key.encode()).decrypt(raw_column(table, column, pks[table]).encode())  # under the new key
+
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key removed
+    assert Guild.objects.get(pk=guild.pk).llm_api_key == "sk-guild-key"
+    loaded = WebhookDestination.objects.get(pk=destination.pk)
+    assert (loaded.secret, loaded.credentials, loaded.headers) == ("whsec_x", {"token": "notion"}, {"X-Auth": "h"})
+    assert SummaryJob.objects.get(pk=job.pk).interaction_token == "interaction-token"
+
+    # Resumable: a second run finds everything done.
+    again = StringIO()
+    call_command("rotate_encryption_keys", stdout=again)
+    assert "Total: 0 re-encrypted in 5 fields." in again.getvalue()
+    assert "guilds.Guild.llm_api_key: 0 re-encrypted, 1 already under the first key" in again.getvalue()
+
+
+def test_rotate_encryption_keys_reports_what_no_key_opens_and_rotates_the_rest(settings, caplog):
+    lost = GuildFactory(llm_api_key="made-with-a-lost-key")
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]
+    kept = GuildFactory(llm_api_key="sk-kept")  # under the new key already
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1] + [Fernet.generate_key().decode()]
+
+    out = StringIO()
+    with caplog.at_level(logging.ERROR, logger="summarybot.key_rotation"), pytest.raises(CommandError) as excinfo:
+        call_command("rotate_encryption_keys", stdout=out)
+
+    assert "1 stored secrets open with no key" in str(excinfo.value)
+    assert "guilds.Guild.llm_api_key: 0 re-encrypted, 1 already under the first key, 1 undecryptable" in out.getvalue()
+    assert f"guilds.Guild.llm_api_key of pk={lost.pk} cannot be decrypted" in caplog.text
+    assert "gAAAA" not in caplog.text
+    assert Guild.objects.get(pk=kept.pk).llm_api_key == "sk-kept"
 
 
 def test_api_key_is_stored_only_as_a_digest():
