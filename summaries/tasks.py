@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from summaries.services.interaction_tokens import interaction_tokens_clear_expired
 from summaries.services.jobs import jobs_sweep_stalled
 from summaries.services.runner import job_run, jobs_fail_unstarted
 from summarybot.health import INFRASTRUCTURE_CHECKS, run_checks
@@ -28,8 +29,14 @@ def run_summary_job(job_id: str) -> str:
 
 
 def sweep_stalled_jobs() -> int:
-    """Once a minute: hand on jobs whose worker died, and fail (telling the member) those none started."""
-    return jobs_sweep_stalled() + jobs_fail_unstarted()
+    """Once a minute: hand on jobs whose worker died, and fail (telling the member) those none started.
+
+    Then erase the interaction tokens of finished jobs that can no longer use them. Returns the jobs handed
+    on or failed.
+    """
+    handled = jobs_sweep_stalled() + jobs_fail_unstarted()
+    interaction_tokens_clear_expired()
+    return handled
 
 
 def on_worker_spawn(sender: object, proc_name: str, **kwargs: object) -> None:
