@@ -322,6 +322,9 @@ async def test_private_summary_pages_only_for_its_requester(bot_world: BotWorld)
 async def test_a_forum_post_picked_as_target(bot_world: BotWorld) -> None:
     w = bot_world
     forum = w.fake.add_channel(w.guild, "help", type=ChannelType.FORUM)
+    await w.fake.dispatch_async("CHANNEL_CREATE", w.fake.channel_payload(forum))
+    await eventually(lambda: db(ChannelRow.objects.filter(pk=forum.id).exists)())
+    # The post's THREAD_CREATE never reached the bot (made while it was offline): it mirrors the post first.
     post = w.fake.add_forum_post(forum, "Build fails on ARM", author=w.member, content="cc1 crashes")
     option, resolved = w.channel_option("channel", post, user=w.member)
     payload = w.slash("summarize", user=w.member, options=[option], resolved=resolved)
@@ -329,6 +332,8 @@ async def test_a_forum_post_picked_as_target(bot_world: BotWorld) -> None:
 
     (job,) = await eventually(lambda: jobs_for(payload))
     assert job.channel_id == post.id
+    row = await db(ChannelRow.objects.get)(pk=post.id)
+    assert (row.parent_id, row.kind) == (forum.id, "public_thread")
 
 
 async def test_language_autocomplete_offers_matching_languages(bot_world: BotWorld) -> None:
@@ -416,3 +421,32 @@ async def test_guild_concurrency_limit_refuses_with_an_explanation(bot_world: Bo
     await w.interact(second)
     assert "summaries in progress (limit 1)" in await w.answer_text(second)
     assert await job_count() == 1
+
+
+async def test_a_public_summary_of_a_private_channel_asked_in_another_channel_is_refused(bot_world: BotWorld) -> None:
+    # Seen: a public summary of #staff asked from #general was posted in #general for all to read.
+    w = bot_world
+    staff_role = w.fake.add_role(w.guild, "Staff")
+    lead = w.fake.add_member(w.guild, username="lead", roles=[staff_role])
+    let_in = [
+        Overwrite(id=staff_role.id, allow=Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY),
+        Overwrite(id=w.fake.bot_role(w.guild).id, allow=Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY),
+    ]
+    staff = w.fake.add_channel(w.guild, "staff", overwrites=let_in)
+    w.fake.lock_channel(staff)
+    await w.fake.dispatch_async("CHANNEL_CREATE", w.fake.channel_payload(staff))
+    await eventually(lambda: db(ChannelRow.objects.filter(pk=staff.id, is_locked=True).exists)())
+    await db(channel_config_update)(guild_id=w.guild.id, channel_id=staff.id, changes={"allow_when_locked": True})
+
+    option, resolved = w.channel_option("channel", staff, user=lead)
+    public = w.slash("summarize", user=lead, options=[option, {"name": "visibility", "type": 3, "value": "public"}],
+                     resolved=resolved)
+    await w.interact(public)
+    assert "won't post its summary there" in await w.answer_text(public)
+    assert await job_count() == 0
+
+    option, resolved = w.channel_option("channel", staff, user=lead)
+    private = w.slash("summarize", user=lead, options=[option], resolved=resolved)
+    await w.interact(private)
+    (job,) = await eventually(lambda: jobs_for(private))
+    assert (job.channel_id, job.visibility) == (staff.id, Visibility.PRIVATE)
