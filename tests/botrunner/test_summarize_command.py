@@ -450,3 +450,43 @@ async def test_a_public_summary_of_a_private_channel_asked_in_another_channel_is
     await w.interact(private)
     (job,) = await eventually(lambda: jobs_for(private))
     assert (job.channel_id, job.visibility) == (staff.id, Visibility.PRIVATE)
+
+
+async def _private_thread(w: BotWorld) -> tuple[Any, Any]:
+    """A private thread of #general that the admin is in and the member is not, known to the bot and its mirror."""
+    # The bot is in it (it could not read it otherwise), the member is not.
+    thread = w.fake.add_thread(w.channel, "promotions", private=True, owner=w.admin, members=[w.fake.bot_user])
+    await w.fake.dispatch_async("THREAD_CREATE", w.fake.thread_create_payload(thread))
+    await eventually(lambda: db(ChannelRow.objects.filter(pk=thread.id).exists)())
+    # The admin lets summaries run in it: only membership can refuse below.
+    await db(channel_config_update)(guild_id=w.guild.id, channel_id=thread.id, changes={"allow_when_locked": True})
+    start = w.fake.add_message(thread, w.admin, "who should we promote?")
+    return thread, start
+
+
+async def test_a_message_link_into_a_private_thread_is_refused_to_a_member_not_in_it(bot_world: BotWorld) -> None:
+    w = bot_world
+    thread, start = await _private_thread(w)
+    link = f"https://discord.com/channels/{w.guild.id}/{thread.id}/{start.id}"
+
+    outsider = w.slash("summarize", user=w.member, options={"from_message": link})
+    await w.interact(outsider)
+    assert "private thread you are not in" in await w.answer_text(outsider)
+    assert await job_count() == 0
+
+    insider = w.slash("summarize", user=w.admin, options={"from_message": link})
+    await w.interact(insider)
+    (job,) = await eventually(lambda: jobs_for(insider))
+    assert (job.channel_id, job.after_message_id) == (thread.id, start.id)
+
+
+async def test_summarize_from_here_in_a_private_thread_is_refused_to_a_member_not_in_it(bot_world: BotWorld) -> None:
+    w = bot_world
+    thread, start = await _private_thread(w)
+    payload = w.fake.message_command_payload(target=start, user=w.member, name="Summarize from here")
+    # Sent from #general: the member's permissions there (and the parent's, for the thread) let them read.
+    from_general = w.slash("summarize", user=w.member)
+    payload.update({key: from_general[key] for key in ("channel_id", "channel", "member", "app_permissions")})
+    await w.interact(payload)
+    assert "private thread you are not in" in await w.answer_text(payload)
+    assert await job_count() == 0
