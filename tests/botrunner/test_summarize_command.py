@@ -263,6 +263,7 @@ def _post_first_page(w: BotWorld, summary: Summary) -> Any:
     assert len(rendering.pages) >= 3 and not rendering.fell_back_to_file
     posted = w.fake.add_message(w.channel, w.fake.bot_user, "", embeds=rendering.pages[0])
     posted.components = page_buttons(summary.pk, 0, len(rendering.pages))
+    SummaryJob.objects.filter(pk=summary.job_id).update(discord_message_id=posted.id)  # as delivery records it
     return posted
 
 
@@ -395,8 +396,11 @@ async def test_unexpected_errors_get_a_generic_private_apology_and_are_logged_wi
 ) -> None:
     w = bot_world
     # A row no renderer knows (written by hand, or by an older version): rendering it raises KeyError.
-    broken = await db(SummaryFactory)(guild_id=w.guild.id, channel_id=w.channel.id, format="haiku")
     posted = w.fake.add_message(w.channel, w.fake.bot_user, "", embeds=[{"title": "Summary"}])
+    job = await db(SummaryJobFactory)(
+        guild_id=w.guild.id, channel_id=w.channel.id, visibility="public", status="done", discord_message_id=posted.id
+    )
+    broken = await db(SummaryFactory)(guild_id=w.guild.id, channel_id=w.channel.id, format="haiku", job=job)
     posted.components = page_buttons(broken.pk, 0, 2)
     payload = w.fake.component_payload(message=posted, user=w.member, custom_id=f"sumpage:{broken.pk}:1")
     await w.interact(payload)
@@ -490,3 +494,34 @@ async def test_summarize_from_here_in_a_private_thread_is_refused_to_a_member_no
     await w.interact(payload)
     assert "private thread you are not in" in await w.answer_text(payload)
     assert await job_count() == 0
+
+
+async def test_page_buttons_copied_onto_another_message_turn_nothing(bot_world: BotWorld) -> None:
+    # The custom_id names a summary: sent on any other message (a member's own bot, a hand-made
+    # component), it used to render that summary's pages for whoever clicked.
+    w = bot_world
+    summary = await db(_long_summary)(w.guild.id, w.channel.id, requester=w.member.id, visibility="public")
+    await db(_post_first_page)(w, summary)
+    elsewhere = w.fake.add_message(w.channel, w.fake.bot_user, "", embeds=[{"title": "Something else"}])
+    elsewhere.components = page_buttons(summary.pk, 0, 3)
+    payload = w.fake.component_payload(message=elsewhere, user=w.admin, custom_id=f"sumpage:{summary.pk}:1")
+    await w.interact(payload)
+
+    callback = await w.callback(payload)
+    assert callback.json["type"] == REPLY
+    assert callback.json["data"]["flags"] & EPHEMERAL
+    assert "don't belong to this message" in callback.json["data"]["content"]
+
+
+async def test_a_summary_without_a_request_is_not_paged_for_anyone(bot_world: BotWorld) -> None:
+    # Job-less summaries (their job removed) used to count as public: any custom_id showed them.
+    w = bot_world
+    summary = await db(_long_summary)(w.guild.id, w.channel.id, requester=w.member.id, visibility="private")
+    posted = await db(_post_first_page)(w, summary)
+    await db(SummaryJob.objects.filter(pk=summary.job_id).delete)()
+    payload = w.fake.component_payload(message=posted, user=w.admin, custom_id=f"sumpage:{summary.pk}:1")
+    await w.interact(payload)
+
+    callback = await w.callback(payload)
+    assert callback.json["type"] == REPLY
+    assert "request is no longer stored" in callback.json["data"]["content"]
