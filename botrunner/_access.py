@@ -15,6 +15,8 @@ import discord
 from discord import app_commands
 
 from botrunner._errors import permission_label
+from botrunner.cogs.mirror import channel_data
+from guilds.services import ChannelData, channel_kind
 from summarybot.discord.permissions import READ_PERMISSIONS, missing_permissions
 from summarybot.errors import InvalidInput, PermissionDenied
 
@@ -39,6 +41,10 @@ class Target:
     is_thread: bool
     requester_permissions: discord.Permissions | None  # None: cannot be known from the cache
     bot_permissions: discord.Permissions | None
+    # What Discord just told us about it, for the mirror when it lacks the channel (an archived thread).
+    seen: ChannelData | None = None
+    # Members see a private thread only once they are in it: checked over REST after the defer.
+    private_thread: bool = False
 
     @property
     def mention(self) -> str:
@@ -94,6 +100,25 @@ def _is_thread(channel: object) -> bool:
     return isinstance(channel, (discord.Thread, app_commands.AppCommandThread))
 
 
+def _is_private_thread(channel: object) -> bool:
+    return getattr(channel, "type", None) is discord.ChannelType.private_thread
+
+
+def _seen(guild: discord.Guild | None, channel: object) -> ChannelData | None:
+    """The mirror's view of a channel from the cache, or of a thread from the interaction's resolved data."""
+    if guild is not None and isinstance(channel, (discord.abc.GuildChannel, discord.Thread)):
+        return channel_data(guild, channel)
+    if isinstance(channel, app_commands.AppCommandThread):
+        return ChannelData(
+            id=channel.id,
+            name=channel.name,
+            kind=channel_kind(channel.type.value),
+            parent_id=channel.parent_id,
+            is_locked=_is_private_thread(channel),
+        )
+    return None  # an uncached channel that is no thread: the mirror must already know it
+
+
 def _cached_bot_permissions(
     guild: discord.Guild | None, channel_id: int, parent_id: int | None = None
 ) -> discord.Permissions | None:
@@ -115,6 +140,8 @@ def target_here(interaction: discord.Interaction) -> Target:
         is_thread=_is_thread(channel),
         requester_permissions=interaction.permissions,
         bot_permissions=interaction.app_permissions,
+        seen=_seen(interaction.guild, channel),
+        private_thread=_is_private_thread(channel),
     )
 
 
@@ -125,12 +152,15 @@ def target_option(
     if channel.id == interaction.channel_id:
         return target_here(interaction)
     parent_id = channel.parent_id if isinstance(channel, app_commands.AppCommandThread) else None
+    cached = interaction.guild.get_channel_or_thread(channel.id) if interaction.guild else None
     return Target(
         id=channel.id,
         name=_name(channel),
         is_thread=_is_thread(channel),
         requester_permissions=channel.permissions,
         bot_permissions=_cached_bot_permissions(interaction.guild, channel.id, parent_id),
+        seen=_seen(interaction.guild, cached or channel),
+        private_thread=_is_private_thread(channel),
     )
 
 
@@ -152,6 +182,8 @@ def target_cached(interaction: discord.Interaction, channel_id: int) -> Target:
         is_thread=_is_thread(channel),
         requester_permissions=channel.permissions_for(member),
         bot_permissions=_cached_bot_permissions(guild, channel_id),
+        seen=_seen(guild, channel),
+        private_thread=_is_private_thread(channel),
     )
 
 
@@ -169,3 +201,21 @@ def check_target(target: Target) -> None:
                 f"I can't read {target.mention}: I'm missing the {labels} permission there. "
                 "A server admin can grant it to my role (or in the channel's permissions)."
             )
+
+
+async def check_thread_member(interaction: discord.Interaction, target: Target) -> None:
+    """Refuse a private thread to a member who is not in it (Discord shows it only to its members and to
+    those who manage threads). One REST call: run it after the defer."""
+    if not target.private_thread:
+        return
+    perms = target.requester_permissions
+    if perms is not None and perms.manage_threads:
+        return
+    try:
+        await interaction.client.http.get_thread_member(target.id, interaction.user.id)
+    except discord.NotFound:
+        raise PermissionDenied(
+            f"{target.mention} is a private thread you are not in, so I can't summarize it for you."
+        ) from None
+    except discord.Forbidden:
+        raise PermissionDenied(f"I can't see the private thread {target.mention}, so I can't summarize it.") from None

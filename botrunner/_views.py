@@ -27,7 +27,11 @@ class SummaryPageButton(PageButton):
             return
         try:
             page = await database_sync_to_async(summary_page)(
-                summary_id=self.summary_id, page=self.page, user_id=interaction.user.id, guild_id=interaction.guild_id
+                summary_id=self.summary_id,
+                page=self.page,
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                message_id=interaction.message.id if interaction.message else None,
             )
             await interaction.response.edit_message(
                 embeds=[discord.Embed.from_dict(embed) for embed in page.embeds], view=pager_view(page)

@@ -110,6 +110,10 @@ class ChannelKind(models.TextChoices):
     CATEGORY = "category", "Category"
     OTHER = "other", "Other"
 
+    @classmethod
+    def threads(cls) -> frozenset[str]:
+        return frozenset({cls.PUBLIC_THREAD, cls.PRIVATE_THREAD, cls.ANNOUNCEMENT_THREAD})
+
 
 class Channel(TimeStampedModel):
     """A channel, thread or forum post mirrored from Discord, with its summary configuration."""
@@ -140,6 +144,10 @@ class Channel(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"#{self.name} ({self.id})"
+
+    @property
+    def is_thread(self) -> bool:
+        return self.kind in ChannelKind.threads()
 
     @property
     def summaries_allowed(self) -> bool:

@@ -39,7 +39,9 @@ _KIND_BY_DISCORD_TYPE: dict[int, str] = {
     15: ChannelKind.FORUM,
     16: ChannelKind.MEDIA,
 }
-_THREAD_KINDS = frozenset({ChannelKind.PUBLIC_THREAD, ChannelKind.PRIVATE_THREAD, ChannelKind.ANNOUNCEMENT_THREAD})
+_THREAD_KINDS = ChannelKind.threads()
+# Threads that anyone who sees their channel sees: they are exactly as locked as it.
+_OPEN_THREAD_KINDS = (ChannelKind.PUBLIC_THREAD, ChannelKind.ANNOUNCEMENT_THREAD)
 
 # What /summary-config (and any other front door) may change on a guild; the rest is operator-only.
 GUILD_CONFIG_FIELDS = frozenset(
@@ -122,7 +124,19 @@ def _mirrored(guild_id: int, data: ChannelData) -> dict[str, Any]:
 
 def _channel_upsert(guild_id: int, data: ChannelData) -> Channel:
     channel, _ = Channel.objects.update_or_create(pk=data.id, defaults=_mirrored(guild_id, data))
+    _threads_follow([data])
     return channel
+
+
+def _threads_follow(channels: Sequence[ChannelData]) -> None:
+    """Public threads take their channel's lock: a channel whose permissions changed takes its threads
+    with it, archived ones too (no gateway event lists those)."""
+    for locked in (True, False):
+        parents = [c.id for c in channels if c.is_locked == locked and c.kind not in _THREAD_KINDS]
+        if parents:
+            Channel.objects.filter(parent_id__in=parents, kind__in=_OPEN_THREAD_KINDS).exclude(
+                is_locked=locked
+            ).update(is_locked=locked, updated_at=timezone.now())
 
 
 _MIRRORED_FIELDS = ("guild_id", "name", "kind", "parent_id", "is_locked", "deleted_at")
@@ -148,6 +162,8 @@ def _channels_mirror(guild_id: int, channels: Sequence[ChannelData], now: dateti
             changed.append(row)
     Channel.objects.bulk_create(created, batch_size=500)
     Channel.objects.bulk_update(changed, [*_MIRRORED_FIELDS, "updated_at"], batch_size=500)
+    moved = {row.id for row in (*created, *changed)}
+    _threads_follow([data for data in channels if data.id in moved])
     gone = (
         Channel.objects.filter(guild_id=guild_id, deleted_at__isnull=True)
         .exclude(pk__in=[c.id for c in channels])

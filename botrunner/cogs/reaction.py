@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from discord.ext import commands
 
 from botrunner._access import Target, check_target
+from botrunner.cogs.mirror import channel_data
 from guilds.services import guild_reaction_emoji
 from summaries.models import DeliveryMode, JobSource, Visibility
 from summaries.services.jobs import SummaryRequest, summary_request
@@ -70,6 +71,7 @@ class ReactionTriggerCog(commands.Cog):
             is_thread=is_thread,
             requester_permissions=channel.permissions_for(member),
             bot_permissions=channel.permissions_for(guild.me),
+            seen=channel_data(guild, channel),
         )
         # A thread's messages all have ids above the thread's own (which is its starter's, for forum posts).
         return target, channel.id if is_thread else payload.message_id
@@ -103,6 +105,7 @@ class ReactionTriggerCog(commands.Cog):
             visibility=Visibility.PUBLIC,
             delivery_mode=DeliveryMode.HERE,
             idempotency_key=f"reaction:{target.id}:{first_message_id}",
+            channel_seen=target.seen,
         )
         try:
             check_target(target)

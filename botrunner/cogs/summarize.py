@@ -19,6 +19,7 @@ from botrunner._access import (
     Target,
     TargetChannel,
     check_target,
+    check_thread_member,
     parse_message_link,
     target_cached,
     target_here,
@@ -106,6 +107,7 @@ async def defer_then_request(
                 return  # too late: nobody would see the result where it was asked for
             raise
     interaction.extras[PUBLIC_DEFER] = public
+    await check_thread_member(interaction, target)
     request = SummaryRequest(
         guild_id=interaction.guild_id or 0,
         channel_id=target.id,
@@ -119,6 +121,8 @@ async def defer_then_request(
         interaction_id=interaction.id,
         application_id=interaction.application_id,
         interaction_token=interaction.token,
+        reply_channel_id=interaction.channel_id,
+        channel_seen=target.seen,
     )
     try:
         job, created = await database_sync_to_async(summary_request)(request=request)

@@ -123,21 +123,30 @@ class SummaryPage:
     embeds: list[dict[str, Any]]
 
 
-def summary_page(*, summary_id: int, page: int, user_id: int, guild_id: int | None) -> SummaryPage:
-    """Render page `page` of a summary for `user_id`; NotFound/PermissionDenied explain a refusal.
+def summary_page(
+    *, summary_id: int, page: int, user_id: int, guild_id: int | None, message_id: int | None
+) -> SummaryPage:
+    """Render page `page` of a summary for `user_id`, clicked on message `message_id`; NotFound or
+    PermissionDenied explain a refusal.
 
-    Only the requester may page a private summary; anyone who sees a public (or scheduled) one may.
+    Every read is bound: to the summary's server (a click in a DM: only the member it was sent to), to a
+    request behind the summary (one without is nobody's to show), and to the message the summary was
+    posted on, so its custom_id copied onto another message (or typed by hand) turns no page. Only the
+    requester may page a private summary; anyone who sees a public (or scheduled) one may.
     """
     summary = Summary.objects.select_related("job").filter(pk=summary_id).first()
-    if summary is None or (guild_id is not None and summary.guild_id != guild_id):
+    job = summary.job if summary is not None else None
+    if guild_id is None:
+        shown = job is not None and job.requested_by_user_id == user_id  # a DM goes to the requester only
+    else:
+        shown = summary is not None and summary.guild_id == guild_id
+    if summary is None or not shown:
         raise NotFound("This summary is no longer stored (old summaries are removed after a while).")
-    job = summary.job
-    if (
-        job is not None
-        and job.visibility == Visibility.PRIVATE
-        and job.requested_by_user_id is not None
-        and job.requested_by_user_id != user_id
-    ):
+    if job is None:
+        raise PermissionDenied("This summary's request is no longer stored, so its pages can't be turned; ask for a new one.")
+    if job.discord_message_id is None or job.discord_message_id != message_id:
+        raise PermissionDenied("These buttons don't belong to this message; use the ones under the summary itself.")
+    if job.visibility == Visibility.PRIVATE and job.requested_by_user_id != user_id:
         raise PermissionDenied("Only the member who asked for this summary can turn its pages.")
     channel_name = Channel.objects.filter(pk=summary.channel_id).values_list("name", flat=True).first()
     rendering = render_for_discord(summary, title=summary_title(summary, channel_name))

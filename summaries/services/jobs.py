@@ -14,8 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from guilds.models import Channel, Guild
+from guilds.models import Channel, ChannelKind, Guild
 from guilds.selectors import guild_get
+from guilds.services import ChannelData, channel_sync
 from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility
 from summaries.services.usage import budget_check
 from summaries.window import SummaryWindow
@@ -47,6 +48,10 @@ class SummaryRequest:
     interaction_token: str = ""
     # Front doors that already checked per-member cooldowns (or have none, like schedules) skip it.
     enforce_cooldown: bool = True
+    # Where a public result is shown when that is not the summarized channel (the command's channel).
+    reply_channel_id: int | None = None
+    # What the front door just saw of the channel on Discord: mirrored first when the mirror lacks it.
+    channel_seen: ChannelData | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,10 +65,21 @@ def _existing_job(request: SummaryRequest) -> SummaryJob | None:
     return None
 
 
-def _check_channel(guild: Guild, channel_id: int) -> Channel | None:
+def _check_channel(guild: Guild, channel_id: int, seen: ChannelData | None = None) -> Channel:
+    """The channel's row, once every channel rule holds for it; fails closed on a channel it does not know.
+
+    A channel missing from the mirror (an archived thread, one created while the bot was offline) is
+    mirrored first from `seen`, what the front door just saw of it on Discord; without that it is refused.
+    A thread follows its channel: a thread of a disabled or locked-and-not-allowed channel is refused.
+    """
     channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None and seen is not None and seen.id == channel_id:
+        channel = channel_sync(guild_id=guild.id, channel=seen)
     if channel is None:
-        return None
+        raise NotFound(
+            f"I don't know channel {channel_id} yet (a channel made while I was offline, or an old thread). "
+            "Ask from inside it, or pick it with the channel option."
+        )
     if channel.guild_id != guild.id:
         # Same answer as an unknown channel: a guild's caller learns nothing about another guild.
         raise NotFound(f"Channel {channel_id} is not in this server.")
@@ -71,12 +87,66 @@ def _check_channel(guild: Guild, channel_id: int) -> Channel | None:
         raise NotFound(f"Channel {channel_id} was deleted.")
     if not channel.enabled:
         raise PermissionDenied(f"Summaries are turned off in #{channel.name}. A server admin can enable them.")
-    if channel.is_locked and not channel.allow_when_locked:
+    parent = _thread_parent(guild, channel)
+    if parent is not None:
+        if not parent.enabled:
+            raise PermissionDenied(
+                f"Summaries are turned off in #{parent.name}, and so in its threads. A server admin can enable them."
+            )
+        if parent.is_locked and not parent.allow_when_locked:
+            raise PermissionDenied(
+                f"#{parent.name} is private (@everyone cannot see it), so summaries are off there and in its "
+                "threads unless a server admin enables them for it."
+            )
+    # A public thread is exactly as locked as its channel (checked above); a private thread is locked itself.
+    locked_itself = channel.kind == ChannelKind.PRIVATE_THREAD or not channel.is_thread
+    if locked_itself and channel.is_locked and not channel.allow_when_locked:
         raise PermissionDenied(
             f"#{channel.name} is private (@everyone cannot see it), so summaries are off there unless a server "
             "admin enables them for it."
         )
     return channel
+
+
+def _thread_parent(guild: Guild, channel: Channel) -> Channel | None:
+    """A thread's channel (None for a channel that is no thread); NotFound when it is not mirrored."""
+    if not channel.is_thread:
+        return None
+    parent = (
+        Channel.objects.filter(pk=channel.parent_id, guild=guild, deleted_at__isnull=True).first()
+        if channel.parent_id
+        else None
+    )
+    if parent is None:
+        raise NotFound(f"I don't know the channel thread #{channel.name} belongs to, so I can't check its settings.")
+    return parent
+
+
+def _open_to_everyone(guild: Guild, channel: Channel) -> bool:
+    """Whether @everyone can read the channel (a thread: a public one in a channel @everyone can read)."""
+    if channel.is_locked or channel.kind == ChannelKind.PRIVATE_THREAD:
+        return False
+    parent = _thread_parent(guild, channel)
+    return parent is None or not parent.is_locked
+
+
+def _check_audience(guild: Guild, channel: Channel, request: SummaryRequest) -> None:
+    """A public result is shown only where everyone who sees it can read its source.
+
+    Posted in the summarized channel itself (or in a new thread of it) it reaches that channel's readers;
+    posted anywhere else it is allowed only for a channel @everyone can read.
+    """
+    if request.visibility != Visibility.PUBLIC or request.delivery_mode != DeliveryMode.HERE:
+        return
+    shown_in = request.reply_channel_id
+    if request.schedule is not None and request.schedule.post_to_channel_id:
+        shown_in = request.schedule.post_to_channel_id
+    if shown_in is None or shown_in == channel.id or _open_to_everyone(guild, channel):
+        return
+    raise PermissionDenied(
+        f"Not everyone who can see <#{shown_in}> can read #{channel.name}, so I won't post its summary there. "
+        f"Ask for it with visibility \"only me\", or ask in #{channel.name} itself."
+    )
 
 
 def _check_limits(guild: Guild, request: SummaryRequest) -> None:
@@ -116,7 +186,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         return existing, False
 
     guild = guild_get(guild_id=request.guild_id)
-    channel = _check_channel(guild, request.channel_id)
+    channel = _check_channel(guild, request.channel_id, request.channel_seen)
     request.window.check_requester(request.requested_by_user_id)
     _check_limits(guild, request)
 
@@ -126,6 +196,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         raise InvalidInput(f"delivery must be one of: {', '.join(DeliveryMode.values)}.")
     if request.source not in JobSource.values:
         raise InvalidInput(f"Unknown source {request.source!r}.")
+    _check_audience(guild, channel, request)
 
     job = SummaryJob(
         guild=guild,
@@ -134,8 +205,8 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         requested_by_user_id=request.requested_by_user_id,
         api_key=request.api_key,
         schedule=request.schedule,
-        format=request.format or (channel.format_override if channel else "") or guild.default_format,
-        language=request.language or (channel.language_override if channel else "") or guild.default_language,
+        format=request.format or channel.format_override or guild.default_format,
+        language=request.language or channel.language_override or guild.default_language,
         visibility=request.visibility,
         delivery_mode=request.delivery_mode,
         idempotency_key=request.idempotency_key or None,

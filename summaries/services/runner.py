@@ -42,7 +42,7 @@ from summaries.services.usage import budget_check
 from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
-from summarybot.errors import InvalidInput, SummaryBotError
+from summarybot.errors import InvalidInput, PermissionDenied, SummaryBotError
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +250,9 @@ async def _fetch(
     job: SummaryJob, rest: DiscordRest, previous_summary_last_id: int | None, progress: _Progress
 ) -> _Fetched:
     channel = await rest.history.channel_info(job.channel_id)
+    if channel.guild_id != job.guild_id:
+        # Whatever let the id in (a crafted request, a stale mirror), one server's job never reads another's channel.
+        raise PermissionDenied(f"Channel {job.channel_id} is not in this server; nothing was read from it.")
     missing = await rest.access.bot_missing_permissions(job.channel_id)
     if missing:
         raise DiscordMissingAccess(missing=missing, channel_id=job.channel_id)

@@ -263,6 +263,7 @@ def _post_first_page(w: BotWorld, summary: Summary) -> Any:
     assert len(rendering.pages) >= 3 and not rendering.fell_back_to_file
     posted = w.fake.add_message(w.channel, w.fake.bot_user, "", embeds=rendering.pages[0])
     posted.components = page_buttons(summary.pk, 0, len(rendering.pages))
+    SummaryJob.objects.filter(pk=summary.job_id).update(discord_message_id=posted.id)  # as delivery records it
     return posted
 
 
@@ -322,6 +323,9 @@ async def test_private_summary_pages_only_for_its_requester(bot_world: BotWorld)
 async def test_a_forum_post_picked_as_target(bot_world: BotWorld) -> None:
     w = bot_world
     forum = w.fake.add_channel(w.guild, "help", type=ChannelType.FORUM)
+    await w.fake.dispatch_async("CHANNEL_CREATE", w.fake.channel_payload(forum))
+    await eventually(lambda: db(ChannelRow.objects.filter(pk=forum.id).exists)())
+    # The post's THREAD_CREATE never reached the bot (made while it was offline): it mirrors the post first.
     post = w.fake.add_forum_post(forum, "Build fails on ARM", author=w.member, content="cc1 crashes")
     option, resolved = w.channel_option("channel", post, user=w.member)
     payload = w.slash("summarize", user=w.member, options=[option], resolved=resolved)
@@ -329,6 +333,8 @@ async def test_a_forum_post_picked_as_target(bot_world: BotWorld) -> None:
 
     (job,) = await eventually(lambda: jobs_for(payload))
     assert job.channel_id == post.id
+    row = await db(ChannelRow.objects.get)(pk=post.id)
+    assert (row.parent_id, row.kind) == (forum.id, "public_thread")
 
 
 async def test_language_autocomplete_offers_matching_languages(bot_world: BotWorld) -> None:
@@ -390,8 +396,11 @@ async def test_unexpected_errors_get_a_generic_private_apology_and_are_logged_wi
 ) -> None:
     w = bot_world
     # A row no renderer knows (written by hand, or by an older version): rendering it raises KeyError.
-    broken = await db(SummaryFactory)(guild_id=w.guild.id, channel_id=w.channel.id, format="haiku")
     posted = w.fake.add_message(w.channel, w.fake.bot_user, "", embeds=[{"title": "Summary"}])
+    job = await db(SummaryJobFactory)(
+        guild_id=w.guild.id, channel_id=w.channel.id, visibility="public", status="done", discord_message_id=posted.id
+    )
+    broken = await db(SummaryFactory)(guild_id=w.guild.id, channel_id=w.channel.id, format="haiku", job=job)
     posted.components = page_buttons(broken.pk, 0, 2)
     payload = w.fake.component_payload(message=posted, user=w.member, custom_id=f"sumpage:{broken.pk}:1")
     await w.interact(payload)
@@ -416,3 +425,103 @@ async def test_guild_concurrency_limit_refuses_with_an_explanation(bot_world: Bo
     await w.interact(second)
     assert "summaries in progress (limit 1)" in await w.answer_text(second)
     assert await job_count() == 1
+
+
+async def test_a_public_summary_of_a_private_channel_asked_in_another_channel_is_refused(bot_world: BotWorld) -> None:
+    # Seen: a public summary of #staff asked from #general was posted in #general for all to read.
+    w = bot_world
+    staff_role = w.fake.add_role(w.guild, "Staff")
+    lead = w.fake.add_member(w.guild, username="lead", roles=[staff_role])
+    let_in = [
+        Overwrite(id=staff_role.id, allow=Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY),
+        Overwrite(id=w.fake.bot_role(w.guild).id, allow=Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY),
+    ]
+    staff = w.fake.add_channel(w.guild, "staff", overwrites=let_in)
+    w.fake.lock_channel(staff)
+    await w.fake.dispatch_async("CHANNEL_CREATE", w.fake.channel_payload(staff))
+    await eventually(lambda: db(ChannelRow.objects.filter(pk=staff.id, is_locked=True).exists)())
+    await db(channel_config_update)(guild_id=w.guild.id, channel_id=staff.id, changes={"allow_when_locked": True})
+
+    option, resolved = w.channel_option("channel", staff, user=lead)
+    public = w.slash("summarize", user=lead, options=[option, {"name": "visibility", "type": 3, "value": "public"}],
+                     resolved=resolved)
+    await w.interact(public)
+    assert "won't post its summary there" in await w.answer_text(public)
+    assert await job_count() == 0
+
+    option, resolved = w.channel_option("channel", staff, user=lead)
+    private = w.slash("summarize", user=lead, options=[option], resolved=resolved)
+    await w.interact(private)
+    (job,) = await eventually(lambda: jobs_for(private))
+    assert (job.channel_id, job.visibility) == (staff.id, Visibility.PRIVATE)
+
+
+async def _private_thread(w: BotWorld) -> tuple[Any, Any]:
+    """A private thread of #general that the admin is in and the member is not, known to the bot and its mirror."""
+    # The bot is in it (it could not read it otherwise), the member is not.
+    thread = w.fake.add_thread(w.channel, "promotions", private=True, owner=w.admin, members=[w.fake.bot_user])
+    await w.fake.dispatch_async("THREAD_CREATE", w.fake.thread_create_payload(thread))
+    await eventually(lambda: db(ChannelRow.objects.filter(pk=thread.id).exists)())
+    # The admin lets summaries run in it: only membership can refuse below.
+    await db(channel_config_update)(guild_id=w.guild.id, channel_id=thread.id, changes={"allow_when_locked": True})
+    start = w.fake.add_message(thread, w.admin, "who should we promote?")
+    return thread, start
+
+
+async def test_a_message_link_into_a_private_thread_is_refused_to_a_member_not_in_it(bot_world: BotWorld) -> None:
+    w = bot_world
+    thread, start = await _private_thread(w)
+    link = f"https://discord.com/channels/{w.guild.id}/{thread.id}/{start.id}"
+
+    outsider = w.slash("summarize", user=w.member, options={"from_message": link})
+    await w.interact(outsider)
+    assert "private thread you are not in" in await w.answer_text(outsider)
+    assert await job_count() == 0
+
+    insider = w.slash("summarize", user=w.admin, options={"from_message": link})
+    await w.interact(insider)
+    (job,) = await eventually(lambda: jobs_for(insider))
+    assert (job.channel_id, job.after_message_id) == (thread.id, start.id)
+
+
+async def test_summarize_from_here_in_a_private_thread_is_refused_to_a_member_not_in_it(bot_world: BotWorld) -> None:
+    w = bot_world
+    thread, start = await _private_thread(w)
+    payload = w.fake.message_command_payload(target=start, user=w.member, name="Summarize from here")
+    # Sent from #general: the member's permissions there (and the parent's, for the thread) let them read.
+    from_general = w.slash("summarize", user=w.member)
+    payload.update({key: from_general[key] for key in ("channel_id", "channel", "member", "app_permissions")})
+    await w.interact(payload)
+    assert "private thread you are not in" in await w.answer_text(payload)
+    assert await job_count() == 0
+
+
+async def test_page_buttons_copied_onto_another_message_turn_nothing(bot_world: BotWorld) -> None:
+    # The custom_id names a summary: sent on any other message (a member's own bot, a hand-made
+    # component), it used to render that summary's pages for whoever clicked.
+    w = bot_world
+    summary = await db(_long_summary)(w.guild.id, w.channel.id, requester=w.member.id, visibility="public")
+    await db(_post_first_page)(w, summary)
+    elsewhere = w.fake.add_message(w.channel, w.fake.bot_user, "", embeds=[{"title": "Something else"}])
+    elsewhere.components = page_buttons(summary.pk, 0, 3)
+    payload = w.fake.component_payload(message=elsewhere, user=w.admin, custom_id=f"sumpage:{summary.pk}:1")
+    await w.interact(payload)
+
+    callback = await w.callback(payload)
+    assert callback.json["type"] == REPLY
+    assert callback.json["data"]["flags"] & EPHEMERAL
+    assert "don't belong to this message" in callback.json["data"]["content"]
+
+
+async def test_a_summary_without_a_request_is_not_paged_for_anyone(bot_world: BotWorld) -> None:
+    # Job-less summaries (their job removed) used to count as public: any custom_id showed them.
+    w = bot_world
+    summary = await db(_long_summary)(w.guild.id, w.channel.id, requester=w.member.id, visibility="private")
+    posted = await db(_post_first_page)(w, summary)
+    await db(SummaryJob.objects.filter(pk=summary.job_id).delete)()
+    payload = w.fake.component_payload(message=posted, user=w.admin, custom_id=f"sumpage:{summary.pk}:1")
+    await w.interact(payload)
+
+    callback = await w.callback(payload)
+    assert callback.json["type"] == REPLY
+    assert "request is no longer stored" in callback.json["data"]["content"]

@@ -363,3 +363,22 @@ def test_a_queued_job_no_worker_started_in_time_is_failed_by_the_sweeper_and_the
     # Its task, if a worker takes it after all, finds the job finished and changes nothing.
     assert run_summary_job(str(job.pk)).startswith("skipped")
     assert SummaryJob.objects.get(pk=job.pk).error_code == "not_started"
+
+
+def test_a_job_for_a_channel_of_another_server_fails_before_reading_it(world, settings):
+    # Seen: a guild-A job summarized a guild-B channel and stored it under guild A. However the id got in,
+    # the worker asks Discord which server the channel is in before it reads anything.
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    other = fake.add_guild("Other")
+    theirs = fake.add_channel(other, "secrets")
+    fake.add_message(theirs, fake.users[other.owner_id], "the other server's plans")
+    job = SummaryJob.objects.create(guild_id=guild.id, channel_id=theirs.id, source="api", message_limit=50)
+
+    assert run_summary_job(str(job.pk)) == "failed: permission_denied"
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "permission_denied")
+    assert "not in this server" in job.error_message
+    assert not fake.requests_matching("GET", rf"^/channels/{theirs.id}/messages")
+    assert not Summary.objects.exists()

@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from guilds.models import Channel, ChannelKind
+from guilds.services import ChannelData, channel_config_update, channel_sync
 from summaries.models import JobStatus, SummaryJob, UsageRecord
 from summaries.services.jobs import (
     SummaryRequest,
@@ -19,7 +21,7 @@ from summaries.services.jobs import (
 )
 from summaries.window import SummaryWindow
 from summarybot.errors import BudgetExceeded, InvalidInput, LimitExceeded, NotFound, PermissionDenied
-from tests.factories import ChannelFactory, GuildFactory, SummaryJobFactory
+from tests.factories import ChannelFactory, GuildFactory, ScheduleFactory, SummaryJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +97,103 @@ def test_a_channel_of_another_guild_looks_unknown():
     other_guild = GuildFactory()
     with pytest.raises(NotFound, match="not in this server"):
         summary_request(request=SummaryRequest(guild_id=other_guild.id, channel_id=channel.id, source="api"))
+
+
+def test_a_channel_missing_from_the_mirror_is_refused_not_waved_through():
+    # A crafted id, an old archived thread, a channel made while the bot was offline: no rule can be
+    # checked for it, so it is refused (it used to skip the enabled/locked checks and get a job).
+    guild = GuildFactory()
+    with pytest.raises(NotFound, match="don't know channel"):
+        summary_request(request=SummaryRequest(guild_id=guild.id, channel_id=424242, source="api"))
+    assert not SummaryJob.objects.exists()
+
+
+def test_a_channel_the_front_door_saw_is_mirrored_first_and_its_rules_apply():
+    parent = ChannelFactory(is_locked=True)  # a private channel, not allowed
+    thread = ChannelData(id=515151, name="old-thread", kind=ChannelKind.PUBLIC_THREAD, parent_id=parent.id)
+    request = SummaryRequest(guild_id=parent.guild_id, channel_id=thread.id, source="slash_command", channel_seen=thread)
+    with pytest.raises(PermissionDenied, match="its threads"):
+        summary_request(request=request)
+    row = Channel.objects.get(pk=thread.id)
+    assert (row.guild_id, row.parent_id, row.kind) == (parent.guild_id, parent.id, ChannelKind.PUBLIC_THREAD)
+
+    channel_config_update(guild_id=parent.guild_id, channel_id=parent.id, changes={"allow_when_locked": True})
+    job, created = summary_request(request=request)
+    assert created and job.channel_id == thread.id
+
+
+@pytest.mark.parametrize(
+    ("parent_kwargs", "words"),
+    [({"enabled": False}, "turned off in #"), ({"is_locked": True}, "private")],
+)
+def test_a_thread_follows_its_channels_settings(parent_kwargs, words):
+    parent = ChannelFactory(**parent_kwargs)
+    # The thread's own row says nothing against it: only its channel's settings refuse it.
+    thread = ChannelFactory(guild=parent.guild, parent_id=parent.id, kind=ChannelKind.PUBLIC_THREAD)
+    with pytest.raises(PermissionDenied, match=words):
+        summary_request(request=request_for(thread))
+    assert not SummaryJob.objects.exists()
+
+
+def test_a_thread_whose_channel_is_not_mirrored_is_refused():
+    thread = ChannelFactory(parent_id=616161, kind=ChannelKind.PUBLIC_THREAD)
+    with pytest.raises(NotFound, match="belongs to"):
+        summary_request(request=request_for(thread))
+
+
+def test_a_thread_is_refused_once_its_channel_is_locked_and_follows_it_in_the_mirror():
+    parent = ChannelFactory()
+    thread = ChannelFactory(guild=parent.guild, parent_id=parent.id, kind=ChannelKind.PUBLIC_THREAD)
+    summary_request(request=request_for(thread, requested_by_user_id=1))
+
+    # @everyone loses View Channel on the parent: its (archived) thread gets no event of its own.
+    channel_sync(guild_id=parent.guild_id, channel=ChannelData(id=parent.id, name=parent.name, kind="text", is_locked=True))
+    thread.refresh_from_db()
+    assert thread.is_locked
+    with pytest.raises(PermissionDenied, match="its threads"):
+        summary_request(request=request_for(thread, requested_by_user_id=2))
+
+
+def test_a_thread_of_a_locked_channel_an_admin_allowed_is_allowed():
+    parent = ChannelFactory(is_locked=True, allow_when_locked=True)
+    thread = ChannelFactory(guild=parent.guild, parent_id=parent.id, kind=ChannelKind.PUBLIC_THREAD, is_locked=True)
+    _, created = summary_request(request=request_for(thread))
+    assert created
+
+
+def test_a_public_summary_of_a_private_channel_is_not_shown_in_another_channel():
+    staff = ChannelFactory(name="staff", is_locked=True, allow_when_locked=True)
+    general = ChannelFactory(guild=staff.guild, name="general")
+    public_elsewhere = request_for(staff, visibility="public", reply_channel_id=general.id)
+    with pytest.raises(PermissionDenied, match="won't post its summary there"):
+        summary_request(request=public_elsewhere)
+    assert not SummaryJob.objects.exists()
+
+    # Privately, in #staff itself, or in a new thread of #staff: its readers only.
+    for allowed in (
+        request_for(staff, visibility="private", reply_channel_id=general.id, requested_by_user_id=1),
+        request_for(staff, visibility="public", reply_channel_id=staff.id, requested_by_user_id=2),
+        request_for(staff, visibility="public", delivery_mode="thread", reply_channel_id=general.id, requested_by_user_id=3),
+    ):
+        assert summary_request(request=allowed)[1]
+
+
+def test_a_public_summary_of_an_open_channel_may_be_shown_in_another_channel():
+    announcements = ChannelFactory(name="announcements")
+    general = ChannelFactory(guild=announcements.guild, name="general")
+    _, created = summary_request(request=request_for(announcements, visibility="public", reply_channel_id=general.id))
+    assert created
+
+
+def test_a_schedule_posting_a_private_channel_elsewhere_is_refused():
+    staff = ChannelFactory(name="staff", is_locked=True, allow_when_locked=True)
+    schedule = ScheduleFactory(guild=staff.guild, channel_id=staff.id, post_to_channel_id=ChannelFactory(guild=staff.guild).id)
+    with pytest.raises(PermissionDenied, match="won't post"):
+        summary_request(
+            request=SummaryRequest(
+                guild_id=staff.guild_id, channel_id=staff.id, source="schedule", schedule=schedule, visibility="public"
+            )
+        )
 
 
 @pytest.mark.parametrize(
