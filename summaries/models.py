@@ -105,6 +105,14 @@ class SummaryJob(TimeStampedModel):
     discord_message_id = models.BigIntegerField(null=True, blank=True, help_text="The posted result message")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by each claim: every later write of the job is conditional on it, so a worker that lost the job
+    # (its heartbeat went stale and another worker claimed it) changes nothing and posts nothing.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # When the sweeper last re-enqueued the job: not again while that task may still be pending.
+    requeued_at = models.DateTimeField(null=True, blank=True)
+    # Delivery, recorded before each side effect so a rerun reuses what the first attempt made.
+    delivery_started_at = models.DateTimeField(null=True, blank=True, help_text="First attempt to post the result")
+    delivery_thread_id = models.BigIntegerField(null=True, blank=True, help_text="The thread created for the result")
 
     class Meta:
         constraints = [
@@ -254,6 +262,21 @@ class Schedule(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_frequency_display()})"
+
+
+class QuestionReply(models.Model):
+    """One reply per mention question: claimed (created) before the reply is posted, so a redelivered
+    Q&A task finds it and does not answer twice."""
+
+    question_message_id = models.BigIntegerField(primary_key=True)
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="+")
+    channel_id = models.BigIntegerField()
+    reply_message_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"reply to {self.question_message_id}: {self.reply_message_id or 'pending'}"
 
 
 class UsageRecord(models.Model):

@@ -223,6 +223,9 @@ SUMMARY_MAX_WINDOW_MESSAGES: int = _cfg.summary_max_window_messages
 JOB_MAX_ATTEMPTS: int = _cfg.job_max_attempts
 # A queued job no worker has started within this many seconds is failed, and its requester told.
 JOB_START_DEADLINE_SECONDS: int = _cfg.job_start_deadline_seconds
+# A running job whose worker wrote no heartbeat for this long is presumed dead and handed to another worker;
+# a live worker beats every quarter of it, through every long step (login, fetch, LLM calls, delivery).
+JOB_HEARTBEAT_STALE_SECONDS: int = _cfg.job_heartbeat_stale_seconds
 # A worker whose database, cache or queue is unreachable at start waits (backing off) this long before it
 # takes jobs anyway, which then fail with a reason the member sees instead of hanging.
 WORKER_START_GRACE_SECONDS: int = _cfg.worker_start_grace_seconds

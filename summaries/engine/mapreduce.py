@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from summarybot.errors import BudgetExceeded
@@ -29,6 +29,9 @@ from .types import CallUsage, Usage
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
+# Awaited after every LLM call with that call's usage and the model that answered: spend is reported as it
+# happens, so a summary interrupted halfway has still accounted for the calls it made.
+CallCallback = Callable[[CallUsage, str], Awaitable[None]]
 
 
 def draft_from_reply(data: dict[str, Any], fmt: SummaryFormat, allowed: set[int] | range) -> Draft:
@@ -122,6 +125,7 @@ class MapReduceSummarizer:
         usage: Usage,
         cache: ChunkCache | None,
         on_progress: ProgressCallback | None,
+        on_call: CallCallback | None = None,
     ) -> None:
         self.provider = provider
         self.plan = plan
@@ -130,6 +134,7 @@ class MapReduceSummarizer:
         self.usage = usage
         self.cache = cache
         self.on_progress = on_progress
+        self.on_call = on_call
         self.messages = plan.conversation.messages
         self.citations = CitationMap(self.messages)
         self.gap_seconds = options.notable_gap_minutes * 60
@@ -308,12 +313,13 @@ class MapReduceSummarizer:
         )
         response = await self.provider.chat(request)
         self.model_seen = response.model or self.model_seen
-        self.usage.add_call(
-            CallUsage(
-                stage=stage,
-                level=level,
-                prompt_tokens=response.prompt_tokens,
-                completion_tokens=response.completion_tokens,
-            )
+        call = CallUsage(
+            stage=stage,
+            level=level,
+            prompt_tokens=response.prompt_tokens,
+            completion_tokens=response.completion_tokens,
         )
+        self.usage.add_call(call)
+        if self.on_call is not None:
+            await self.on_call(call, response.model or self.provider.model)
         return response

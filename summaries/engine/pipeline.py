@@ -14,7 +14,7 @@ from .costs import cost_usd
 from .estimate import Estimate, build_plan, estimate_plan
 from .formats import get_format
 from .language import detect_language
-from .mapreduce import MapReduceSummarizer, ProgressCallback
+from .mapreduce import CallCallback, MapReduceSummarizer, ProgressCallback
 from .normalize import PreparedConversation, prepare
 from .offline import MODEL_NAME as OFFLINE_MODEL
 from .offline import summarize_extractive
@@ -101,13 +101,15 @@ async def summarize(
     cache: ChunkCache | None = None,
     on_progress: ProgressCallback | None = None,
     preflight: Callable[[Estimate], Awaitable[None]] | None = None,
+    on_call: CallCallback | None = None,
 ) -> SummaryResult:
     """Summarize `messages`. With `provider=None` the offline extractive engine runs (no network).
 
     `preflight`, when given, is awaited once with the plan's Estimate after planning and before the first
     LLM call (never for the offline engine, which costs nothing): the caller's last word on cost, such as
     a guild's monthly budget, decided on the very plan that will run rather than on a second preparation.
-    Whatever it raises aborts the summary with no call made.
+    Whatever it raises aborts the summary with no call made. `on_call`, when given, is awaited after each
+    LLM call with its usage (and the model that answered), for spend that must be recorded as it happens.
 
     Raises InvalidInput when nothing is left to summarize, BudgetExceeded (before any call) when the plan
     would exceed `options.max_prompt_tokens`, and the LLMError family when the provider fails.
@@ -172,6 +174,7 @@ async def summarize(
         usage=usage,
         cache=cache,
         on_progress=on_progress,
+        on_call=on_call,
     )
     draft = _with_links(await summarizer.run(), conversation, options)
     model = summarizer.model_seen or provider.model or options.model

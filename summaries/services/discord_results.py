@@ -6,6 +6,7 @@ summaries stay ephemeral. After that, a public summary goes to the channel and a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from guilds.models import Channel
 from summaries.engine.render.discord import DiscordRendering, render_discord
 from summaries.models import DeliveryMode, Summary, SummaryJob, Visibility
 from summaries.selectors import summary_result
+from summaries.services.jobs import job_delivered, job_delivery_step
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordError, DiscordInteractionExpired
 from summarybot.discord.pager import PagerPosition
@@ -41,8 +43,21 @@ def render_for_discord(summary: Summary, *, title: str) -> DiscordRendering:
     return render_discord(summary_result(summary=summary), title=title)
 
 
+def delivery_nonce(job: SummaryJob, target: str | int) -> str:
+    """The nonce of the job's message to `target`: the same on every rerun, 25 characters (Discord's maximum)."""
+    return hashlib.sha256(f"{job.pk}:{target}".encode()).hexdigest()[:25]
+
+
 async def deliver(*, job: SummaryJob, summary: Summary) -> None:
-    """Post the result once; records where it went so a rerun of the job does not post it again."""
+    """Post the result once, even across a worker that died halfway and the rerun that follows.
+
+    Before each side effect the attempt is recorded (which also checks that this worker still holds the
+    job: one that lost it raises ClaimLost and posts nothing); a thread's id is stored before anything is
+    posted into it and reused by a rerun; every message carries a nonce derived from the job and its target,
+    so Discord answers a rerun's post with the message the first attempt made. Editing the interaction's
+    response is idempotent by nature.
+    """
+    step = sync_to_async(job_delivery_step)
     async with DiscordRest() as rest:
         channel = await rest.history.channel_info(job.channel_id)
         title = summary_title(summary, channel.name)
@@ -53,20 +68,35 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
         message_id: int | None = None
         pointer: str | None = None
 
+        async def post(target: int) -> int:
+            await step(job=job)
+            return await rest.delivery.send_message(
+                target, embeds=first, file=file, pager=pager, nonce=delivery_nonce(job, target)
+            )
+
         async def direct_message() -> int:
             if job.requested_by_user_id is None:
                 raise ExternalServiceError("A private summary needs a member to send it to.", permanent=True)
-            return await rest.delivery.send_dm(job.requested_by_user_id, embeds=first, file=file, pager=pager)
+            await step(job=job)
+            return await rest.delivery.send_dm(
+                job.requested_by_user_id, embeds=first, file=file, pager=pager,
+                nonce=delivery_nonce(job, f"dm:{job.requested_by_user_id}"),
+            )
 
         if job.delivery_mode == DeliveryMode.THREAD:
-            thread_id = await rest.delivery.create_thread(job.channel_id, name=title)
-            message_id = await rest.delivery.send_message(thread_id, embeds=first, file=file, pager=pager)
+            thread_id = job.delivery_thread_id
+            if thread_id is None:
+                await step(job=job)
+                thread_id = await rest.delivery.create_thread(job.channel_id, name=title)
+                await step(job=job, thread_id=thread_id)
+            message_id = await post(thread_id)
             pointer = f"The summary is in <#{thread_id}>."
         elif job.delivery_mode == DeliveryMode.DM:
             message_id = await direct_message()
             pointer = "I sent you the summary by direct message."
         else:
             if interaction_usable(job):
+                await step(job=job)
                 try:
                     message_id = await rest.interactions.edit_original_response(
                         job.application_id, job.interaction_token, content="", embeds=first, file=file,
@@ -81,19 +111,13 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
                 else:
                     schedule = job.schedule
                     target = schedule.post_to_channel_id if schedule and schedule.post_to_channel_id else job.channel_id
-                    message_id = await rest.delivery.send_message(target, embeds=first, file=file, pager=pager)
+                    message_id = await post(target)
         if pointer and interaction_usable(job):
             try:
                 await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])
             except DiscordError as exc:
                 logger.info("could not point to the result", extra={"job_id": str(job.pk), "error_code": exc.code})
-    await sync_to_async(_mark_delivered)(job, message_id)
-
-
-def _mark_delivered(job: SummaryJob, message_id: int | None) -> None:
-    now = timezone.now()
-    SummaryJob.objects.filter(pk=job.pk).update(delivered_at=now, discord_message_id=message_id)
-    job.delivered_at, job.discord_message_id = now, message_id
+    await sync_to_async(job_delivered)(job=job, message_id=message_id)
 
 
 async def show_progress(*, job: SummaryJob, rest: DiscordRest, detail: str, percent: int) -> None:

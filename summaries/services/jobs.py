@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,8 +26,15 @@ from webhooks.models import ApiKey
 
 logger = logging.getLogger(__name__)
 
-# A worker that has not touched its job for this long is presumed dead; the sweeper hands the job on.
-HEARTBEAT_STALE_AFTER = timedelta(minutes=2)
+
+
+def heartbeat_stale_after() -> timedelta:
+    """A worker that has not touched its job for this long is presumed dead; the sweeper hands the job on."""
+    return timedelta(seconds=settings.JOB_HEARTBEAT_STALE_SECONDS)
+
+
+class ClaimLost(Exception):  # noqa: N818  a signal to stop quietly, not an error to report
+    """This worker no longer holds the job (another one claimed it): stop, write nothing, post nothing."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,7 @@ def job_claim(
     `on_give_up` is called with it so that its requester can be told.
     """
     now = timezone.now()
-    stale = now - HEARTBEAT_STALE_AFTER
+    stale = now - heartbeat_stale_after()
     claimable = Q(status=JobStatus.QUEUED) | (Q(status__in=JobStatus.running()) & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True)))
     job = SummaryJob.objects.filter(pk=job_id).filter(claimable).first()
     if job is None:
@@ -291,20 +299,48 @@ def job_claim(
         if on_give_up is not None and job.status == JobStatus.FAILED and job.error_code == "worker_lost":
             on_give_up(job)
         return None
-    changed = SummaryJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).update(
+    token = uuid.uuid4()
+    # The claim token changes hands with the same conditional update: two workers can never both hold it.
+    changed = SummaryJob.objects.filter(
+        pk=job.pk, status=job.status, attempts=job.attempts, claim_token=job.claim_token
+    ).update(
         status=JobStatus.FETCHING if job.status == JobStatus.QUEUED else job.status,
         attempts=job.attempts + 1,
         heartbeat_at=now,
         started_at=job.started_at or now,
+        claim_token=token,
     )
     if changed != 1:
         return None
     job.refresh_from_db()
+    logger.info("summary job claimed", extra={"job_id": str(job.pk), "worker": worker, "attempt": job.attempts})
     return job
 
 
-def job_progress(*, job_id: Any, status: str | None = None, progress: int | None = None, detail: str | None = None) -> None:
-    """Record progress (and that the worker is alive); never moves a finished job."""
+def _held(job: SummaryJob) -> Any:
+    """The job's row while `job` (as this worker read or claimed it) still holds it and it is not finished.
+
+    Every write after the claim goes through this filter: a worker whose claim was taken over updates no
+    row, and learns so from the count.
+    """
+    return SummaryJob.objects.filter(pk=job.pk, claim_token=job.claim_token).exclude(status__in=JobStatus.finished())
+
+
+def _refresh_keeping_claim(job: SummaryJob) -> None:
+    """Re-read the job but keep the token this worker holds: adopting another worker's token would let
+    this worker's next write pass."""
+    token = job.claim_token
+    job.refresh_from_db()
+    job.claim_token = token
+
+
+def job_progress(
+    *, job: SummaryJob, status: str | None = None, progress: int | None = None, detail: str | None = None
+) -> bool:
+    """Record progress (and that the worker is alive); never moves a finished job.
+
+    Returns False when this worker no longer holds the job (finished, or claimed by another worker).
+    """
     fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if status is not None:
         fields["status"] = status
@@ -312,7 +348,33 @@ def job_progress(*, job_id: Any, status: str | None = None, progress: int | None
         fields["progress"] = max(0, min(100, progress))
     if detail is not None:
         fields["progress_detail"] = detail[:200]
-    SummaryJob.objects.filter(pk=job_id).exclude(status__in=JobStatus.finished()).update(**fields)
+    return _held(job).update(**fields) == 1
+
+
+def job_delivery_step(*, job: SummaryJob, thread_id: int | None = None) -> None:
+    """Record, before a delivery side effect, that it is about to happen (and the thread made for it).
+
+    Raises ClaimLost when this worker no longer holds the job: it must not post.
+    """
+    now = timezone.now()
+    fields: dict[str, Any] = {"heartbeat_at": now}
+    if job.delivery_started_at is None:
+        fields["delivery_started_at"] = now
+    if thread_id is not None:
+        fields["delivery_thread_id"] = thread_id
+    if _held(job).update(**fields) != 1:
+        raise ClaimLost(str(job.pk))
+    job.delivery_started_at = job.delivery_started_at or now
+    if thread_id is not None:
+        job.delivery_thread_id = thread_id
+
+
+def job_delivered(*, job: SummaryJob, message_id: int | None) -> None:
+    """The result is posted (`message_id`: where); a rerun of the job will not post it again."""
+    now = timezone.now()
+    if _held(job).update(delivered_at=now, discord_message_id=message_id, heartbeat_at=now) != 1:
+        raise ClaimLost(str(job.pk))
+    job.delivered_at, job.discord_message_id = now, message_id
 
 
 def job_finish(
@@ -320,20 +382,22 @@ def job_finish(
 ) -> None:
     """Done, or partial: the summary exists but a delivery failed (the error says which)."""
     now = timezone.now()
-    SummaryJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.finished()).update(
+    _held(job).update(
         status=status, progress=100, progress_detail=detail[:200], finished_at=now, heartbeat_at=now,
         error_code=error_code[:64], error_message=error_message,
     )
-    job.refresh_from_db()
+    _refresh_keeping_claim(job)
 
 
 def job_fail(*, job: SummaryJob, code: str, message: str) -> None:
+    """Fail the job, if `job` still holds it (a worker that lost its claim fails nothing)."""
     now = timezone.now()
-    SummaryJob.objects.filter(pk=job.pk).exclude(status__in=JobStatus.finished()).update(
+    changed = _held(job).update(
         status=JobStatus.FAILED, error_code=code[:64], error_message=message, finished_at=now, heartbeat_at=now
     )
-    job.refresh_from_db()
-    logger.warning("summary job failed", extra={"job_id": str(job.pk), "error_code": code})
+    _refresh_keeping_claim(job)
+    if changed:
+        logger.warning("summary job failed", extra={"job_id": str(job.pk), "error_code": code})
 
 
 def jobs_unstarted() -> list[SummaryJob]:
@@ -343,13 +407,24 @@ def jobs_unstarted() -> list[SummaryJob]:
 
 
 def jobs_sweep_stalled() -> int:
-    """Re-enqueue running jobs whose worker died (no heartbeat); returns how many were handed on."""
-    stale = timezone.now() - HEARTBEAT_STALE_AFTER
+    """Re-enqueue running jobs whose worker died (no heartbeat); returns how many were handed on.
+
+    A job is re-enqueued at most once per stale window: while the task enqueued last time may still be
+    waiting for a worker, a second one would only make two workers race for the claim.
+    """
+    now = timezone.now()
+    stale = now - heartbeat_stale_after()
     stalled = list(
-        SummaryJob.objects.filter(status__in=JobStatus.running(), heartbeat_at__lt=stale).values_list("pk", flat=True)
+        SummaryJob.objects.filter(status__in=JobStatus.running(), heartbeat_at__lt=stale)
+        .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lt=stale))
+        .values_list("pk", "requeued_at")
     )
-    for job_id in stalled:
-        enqueue_job(job_id=job_id)
-    if stalled:
-        logger.warning("re-enqueued stalled jobs", extra={"count": len(stalled)})
-    return len(stalled)
+    handed_on = 0
+    for job_id, requeued_at in stalled:
+        # Conditional, like a claim: two sweepers running at once enqueue the job once.
+        if SummaryJob.objects.filter(pk=job_id, requeued_at=requeued_at).update(requeued_at=now) == 1:
+            enqueue_job(job_id=job_id)
+            handed_on += 1
+    if handed_on:
+        logger.warning("re-enqueued stalled jobs", extra={"count": handed_on})
+    return handed_on

@@ -3,7 +3,9 @@ recent conversation and replies.
 
 The bot calls `qa_request` (rate limit, channel rules, budget, enqueue); the django-q2 task calls
 `qa_answer`, which reads the history through the worker's Discord REST client, asks the model (or,
-offline, points at the most relevant messages), records usage and posts the reply. Answers are cached
+offline, points at the most relevant messages), records usage and posts the reply, once: the reply is
+claimed per question before it is posted and posted with a nonce, so a redelivered task (its worker died,
+or django-q2 handed it out again) does not answer twice. Answers are cached
 per channel, question and conversation state, so a repeated question costs no second model call.
 The text work (the prompt, the citation links, the offline answer) is the engine's: engine/answer.py.
 """
@@ -34,6 +36,7 @@ from summaries.engine.render.discord_limits import MESSAGE_CONTENT, shorten
 from summaries.engine.tokens import TokenCounter
 from summaries.llm.base import ChatProvider, ChatRequest
 from summaries.llm.errors import LLMError
+from summaries.models import QuestionReply
 from summaries.services.engine_setup import engine_setup
 from summaries.services.usage import budget_check, usage_record
 from summarybot.discord.client import DiscordRest
@@ -194,9 +197,32 @@ async def _answer(ctx: QaContext, question: str, conversation: list[PreparedMess
     return answer
 
 
+def qa_reply_claim(*, guild_id: int, channel_id: int, message_id: int) -> int | None:
+    """Claim the reply to a question before posting it; returns the reply's id when it was already posted."""
+    row, _ = QuestionReply.objects.get_or_create(
+        question_message_id=message_id, defaults={"guild_id": guild_id, "channel_id": channel_id}
+    )
+    return row.reply_message_id
+
+
+def qa_reply_posted(*, message_id: int, reply_id: int) -> None:
+    QuestionReply.objects.filter(question_message_id=message_id).update(
+        reply_message_id=reply_id, replied_at=timezone.now()
+    )
+
+
+def reply_nonce(message_id: int) -> str:
+    """The reply's nonce, the same for every delivery of the task: Discord returns the first reply for it."""
+    return hashlib.sha256(f"qa:{message_id}".encode()).hexdigest()[:25]
+
+
 async def qa_answer(*, guild_id: int, channel_id: int, message_id: int, user_id: int) -> int | None:
     """Answer one accepted question in its channel; returns the reply's message id (None: nothing to answer)."""
     ids = {"guild_id": guild_id, "channel_id": channel_id, "message_id": message_id, "user_id": user_id}
+    posted = await sync_to_async(qa_reply_claim)(guild_id=guild_id, channel_id=channel_id, message_id=message_id)
+    if posted is not None:
+        logger.info("question already answered", extra={**ids, "reply_id": posted})
+        return posted
     ctx = await sync_to_async(_context)(guild_id, channel_id)
     try:
         return await _reply(ctx, ids)
@@ -233,7 +259,10 @@ async def _reply(ctx: QaContext, ids: dict[str, int]) -> int | None:
             logger.warning("question not answered", extra={**ids, "error_code": exc.code})
             answer = Answer(text="Sorry, I can't answer right now; try again in a few minutes.", model="none")
         text = shorten(answer.text, MESSAGE_CONTENT)
-        reply_id = await rest.delivery.send_message(channel_id, content=text, reply_to=message_id)
+        reply_id = await rest.delivery.send_message(
+            channel_id, content=text, reply_to=message_id, nonce=reply_nonce(message_id)
+        )
+    await sync_to_async(qa_reply_posted)(message_id=message_id, reply_id=reply_id)
     logger.info(
         "question answered", extra={**ids, "reply_id": reply_id, "cached": answer.cached, "model": answer.model}
     )

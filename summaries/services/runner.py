@@ -5,13 +5,19 @@ created and closed inside it. ORM work never happens on the event loop: progress
 `sync_to_async`, storing happens after the loop has finished.
 
 A job whose worker dies is claimed again (stale heartbeat) and resumes: a stored Summary is not
-recomputed, a delivered result is not posted twice.
+recomputed, a delivered result is not posted twice. While a worker runs a job, a lease thread keeps its
+heartbeat fresh through every step (login, fetch, LLM calls, delivery), so no second worker takes a job
+that is merely slow; every write is conditional on the claim token, so a worker that did lose the job
+stops quietly. LLM usage is recorded call by call, so a killed attempt's spend is counted too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,18 +25,20 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
+from summaries.engine.costs import cost_usd
 from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
-from summaries.engine.types import ChatMessage, SummaryResult
+from summaries.engine.types import CallUsage, ChatMessage, SummaryResult
 from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob
 from summaries.selectors import last_summary_in_channel
 from summaries.services import discord_results
 from summaries.services.engine_setup import engine_setup
 from summaries.services.jobs import (
+    ClaimLost,
     job_claim,
     job_fail,
     job_finish,
@@ -38,7 +46,7 @@ from summaries.services.jobs import (
     jobs_unstarted,
 )
 from summaries.services.store import summary_store
-from summaries.services.usage import budget_check
+from summaries.services.usage import budget_check, usage_record
 from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
@@ -83,20 +91,31 @@ def job_run(*, job_id: Any) -> str:
     leave the job queued or running with nobody told.
     """
     try:
-        job = job_claim(job_id=job_id, on_give_up=_tell_requester)
+        job = job_claim(job_id=job_id, worker=_WORKER, on_give_up=_tell_requester)
     except Exception as exc:  # noqa: BLE001  the task wrapper's last line, see above
         logger.exception("could not claim a summary job", extra={"job_id": str(job_id)})
         job = _job_or_none(job_id)
         return _fail(job, **_crash_reason(exc)) if job is not None else "failed: could not read the job"
     if job is None:
         return "skipped: finished or held by another worker"
+    with _Lease(job):
+        try:
+            return _run_claimed(job)
+        except ClaimLost:
+            # Another worker claimed the job (ours looked dead): it finishes and posts; we write nothing.
+            logger.warning("lost the claim on a summary job; stopping", extra={"job_id": str(job.pk)})
+            return "skipped: claim lost to another worker"
+
+
+def _run_claimed(job: SummaryJob) -> str:
     try:
         summary = Summary.objects.filter(job=job).first()
         if summary is None:
             summary = _produce(job)
         detail = f"Summarized {summary.message_count} messages"
         if job.delivery_mode != DeliveryMode.NONE and job.delivered_at is None:
-            job_progress(job_id=job.pk, status=JobStatus.DELIVERING, progress=92, detail="Posting the summary…")
+            if not job_progress(job=job, status=JobStatus.DELIVERING, progress=92, detail="Posting the summary…"):
+                raise ClaimLost(str(job.pk))
             try:
                 asyncio.run(discord_results.deliver(job=job, summary=summary))
             except SummaryBotError as exc:
@@ -110,9 +129,50 @@ def job_run(*, job_id: Any) -> str:
         return "done"
     except SummaryBotError as exc:
         return _fail(job, code=exc.code, message=exc.message)
+    except ClaimLost:
+        raise
     except Exception as exc:  # noqa: BLE001  the task wrapper's last line: record, tell, never leave a job running
         logger.exception("summary job crashed", extra={"job_id": str(job.pk)})
         return _fail(job, **_crash_reason(exc))
+
+
+# Who claimed a job, for the log: host and process.
+_WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Lease:
+    """Keeps this worker's claim alive for the whole job, from a thread of its own.
+
+    One Discord call can take 120 s plus rate-limit waits, a login as long, an LLM call minutes: a heartbeat
+    written only between steps lets the job look dead while it runs, and a second worker take it. The
+    thread beats every quarter of the stale window until the job's code returns, whatever it waits on.
+    """
+
+    def __init__(self, job: SummaryJob) -> None:
+        # Only the id and the claim token are read: the job object itself stays the runner's.
+        self._job = SummaryJob(pk=job.pk, claim_token=job.claim_token)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.pk}", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _beat(self) -> None:
+        interval = settings.JOB_HEARTBEAT_STALE_SECONDS / 4
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    if not job_progress(job=self._job):
+                        return  # finished, or claimed by another worker: the runner's next write says so
+                except Exception:  # noqa: BLE001  a database hiccup: the next beat tries again
+                    logger.warning("job heartbeat failed", extra={"job_id": str(self._job.pk)}, exc_info=True)
+        finally:
+            connection.close()
 
 
 def jobs_fail_unstarted() -> int:
@@ -197,6 +257,16 @@ def _produce(job: SummaryJob) -> Summary:
     return _store(job, result, fetched)
 
 
+def _record_call(*, job: SummaryJob, provider_name: str, model: str, call: CallUsage, options: Any) -> None:
+    """One LLM call's spend, on the guild's meter at once: a job killed after it still counted it."""
+    usage_record(
+        guild_id=job.guild_id, provider=provider_name, model=model, prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens, llm_calls=1, summaries=0,
+        cost_usd=cost_usd(call.prompt_tokens, call.completion_tokens, model, options.prices)
+        or cost_usd(call.prompt_tokens, call.completion_tokens, options.model, options.prices),
+    )
+
+
 def _since_last_summary(job: SummaryJob) -> int | None:
     """The last message the channel's previous summary covered, for a window that starts after it."""
     if not SummaryWindow.from_job(job).needs_previous_summary:
@@ -210,7 +280,9 @@ async def _fetch_and_summarize(
 ) -> tuple[SummaryResult, _Fetched]:
     stop = asyncio.Event()
     async with DiscordRest() as rest:
-        flusher = asyncio.create_task(_flush_progress(job, progress, stop, rest))
+        work = asyncio.current_task()
+        assert work is not None
+        flusher = asyncio.create_task(_flush_progress(job, progress, stop, rest, work))
         try:
             fetched = await _fetch(job, rest, after_id, progress)
 
@@ -231,18 +303,28 @@ async def _fetch_and_summarize(
                 }.get(stage, "Summarizing…")
                 progress.set(status=JobStatus.SUMMARIZING, percent=low + int((high - low) * share), detail=detail)
 
+            async def on_call(call: CallUsage, model: str) -> None:
+                await sync_to_async(_record_call)(
+                    job=job, provider_name=getattr(provider, "name", "llm"), model=model, call=call, options=options
+                )
+
             progress.set(status=JobStatus.SUMMARIZING, percent=SUMMARIZE_BAND[0], detail="Summarizing…")
             try:
                 result = await summarize(
                     fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress,
-                    preflight=check_budget,
+                    preflight=check_budget, on_call=on_call,
                 )
             finally:
                 if provider is not None:
                     await provider.aclose()
+        except asyncio.CancelledError:
+            if flusher.done() and flusher.result() is False:
+                raise ClaimLost(str(job.pk)) from None
+            raise
         finally:
             stop.set()
-            await flusher
+            if not flusher.done():
+                await flusher
     return result, fetched
 
 
@@ -307,8 +389,13 @@ async def _since_member_last_message(
     )
 
 
-async def _flush_progress(job: SummaryJob, progress: _Progress, stop: asyncio.Event, rest: DiscordRest) -> None:
-    """Heartbeat + progress, every PROGRESS_INTERVAL: the job row, the dashboard group, the Discord response."""
+async def _flush_progress(
+    job: SummaryJob, progress: _Progress, stop: asyncio.Event, rest: DiscordRest, work: asyncio.Task[Any]
+) -> bool:
+    """Heartbeat + progress, every PROGRESS_INTERVAL: the job row, the dashboard group, the Discord response.
+
+    Returns False, after cancelling `work`, as soon as this worker no longer holds the job.
+    """
     last_discord_edit = 0.0
     while True:
         try:
@@ -316,12 +403,15 @@ async def _flush_progress(job: SummaryJob, progress: _Progress, stop: asyncio.Ev
         except TimeoutError:
             pass
         changed = progress.version != progress.flushed
-        await sync_to_async(job_progress)(
-            job_id=job.pk,
+        held = await sync_to_async(job_progress)(
+            job=job,
             status=progress.status if changed else None,
             progress=progress.percent if changed else None,
             detail=progress.detail if changed else None,
         )
+        if not held:
+            work.cancel()  # another worker has the job: stop fetching and spending on it
+            return False
         if changed:
             progress.flushed = progress.version
             await _publish(job.pk, status=progress.status, percent=progress.percent, detail=progress.detail)
@@ -330,7 +420,7 @@ async def _flush_progress(job: SummaryJob, progress: _Progress, stop: asyncio.Ev
                 last_discord_edit = time.monotonic()
                 await discord_results.show_progress(job=job, rest=rest, detail=progress.detail, percent=progress.percent)
         if stop.is_set():
-            return
+            return True
 
 
 async def _publish(job_id: Any, *, status: str, percent: int, detail: str) -> None:
@@ -355,4 +445,5 @@ def _store(job: SummaryJob, result: SummaryResult, fetched: _Fetched) -> Summary
     return summary_store(
         guild_id=job.guild_id, channel_id=job.channel_id, result=result, messages=fetched.messages,
         title=f"Summary of #{fetched.channel_name}", job=job, window_capped=fetched.window_capped,
+        calls_recorded=True,
     )

@@ -25,8 +25,13 @@ def summary_store(
     title: str,
     job: SummaryJob | None = None,
     window_capped: bool = False,
+    calls_recorded: bool = False,
 ) -> Summary:
-    """Store once: when a job's result is already stored (a worker raced us), that one is returned."""
+    """Store once: when a job's result is already stored (a worker raced us), that one is returned.
+
+    `calls_recorded`: the LLM calls' usage was recorded as each call happened (summary jobs do, so that a
+    job killed halfway still counts what it spent); only the summary itself is counted here then.
+    """
     markdown = render_markdown(result, title=title)
     if window_capped:
         markdown += (
@@ -62,10 +67,13 @@ def summary_store(
                 [SummaryCitation(summary=summary, message_id=mid, channel_id=result.channel_of(mid) or channel_id)
                  for mid in cited]
             )
+            spent = result.usage
             usage_record(
                 guild_id=guild_id, provider=result.provider, model=result.model,
-                prompt_tokens=result.usage.prompt_tokens, completion_tokens=result.usage.completion_tokens,
-                llm_calls=result.usage.llm_calls, cost_usd=result.usage.cost_usd,
+                prompt_tokens=0 if calls_recorded else spent.prompt_tokens,
+                completion_tokens=0 if calls_recorded else spent.completion_tokens,
+                llm_calls=0 if calls_recorded else spent.llm_calls,
+                cost_usd=0.0 if calls_recorded else spent.cost_usd,
             )
     except IntegrityError:
         if job is None:

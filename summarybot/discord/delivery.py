@@ -39,14 +39,17 @@ class Delivery:
         file: tuple[str, bytes] | None = None,
         pager: PagerPosition | None = None,
         reply_to: int | None = None,
+        nonce: str | None = None,
     ) -> int:
         """Post a message (embeds as Discord JSON dicts, one file as (name, bytes)); returns its id.
 
         `pager`: the summary page this message shows, for its ◀ n/m ▶ buttons.
         `reply_to`: the id of a message in the same channel to answer (shown as a reply, without a ping).
+        `nonce`: makes a retried post (a rerun after a crash) return the first message instead of a second.
         """
         with message_params(
-            content=content, embeds=embeds, file=file, pager=pager, reply_to=reply_to, channel_id=channel_id
+            content=content, embeds=embeds, file=file, pager=pager, reply_to=reply_to, channel_id=channel_id,
+            nonce=nonce,
         ) as params:
             try:
                 data = await self._session.call(
@@ -107,10 +110,11 @@ class Delivery:
         embeds: Sequence[dict[str, Any]] = (),
         file: tuple[str, bytes] | None = None,
         pager: PagerPosition | None = None,
+        nonce: str | None = None,
     ) -> int:
         """DM a user (DiscordCannotMessageUser when they do not accept DMs from the bot)."""
         channel_id = self._dm_channels.get(user_id)
         if channel_id is None:
             data = await self._session.call(self._session.http.start_private_message(user_id))
             channel_id = self._dm_channels[user_id] = int(data["id"])
-        return await self.send_message(channel_id, content=content, embeds=embeds, file=file, pager=pager)
+        return await self.send_message(channel_id, content=content, embeds=embeds, file=file, pager=pager, nonce=nonce)

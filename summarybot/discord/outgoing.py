@@ -36,9 +36,16 @@ def message_params(
     channel_payload: dict[str, Any] | None = None,
     reply_to: int | None = None,
     channel_id: int | None = None,
+    nonce: str | None = None,
 ) -> discord.http.MultipartParameters:
-    """A new message's payload; `channel_payload` makes it a forum post (the message nests under "message")."""
+    """A new message's payload; `channel_payload` makes it a forum post (the message nests under "message").
+
+    `nonce` (at most 25 characters) is sent with `enforce_nonce`: Discord answers a second create with the
+    same nonce, from us in that channel within a few minutes, with the first message instead of a new one.
+    """
     extra: dict[str, Any] = {}
+    if nonce is not None:
+        extra["nonce"] = nonce  # discord.py adds enforce_nonce: true with it
     if reply_to is not None:
         # A reply to a message deleted meanwhile is still posted, as a plain message.
         extra["message_reference"] = {"message_id": reply_to, "channel_id": channel_id, "fail_if_not_exists": False}

@@ -10,7 +10,7 @@ from django.conf import settings
 from django_q.models import OrmQ
 
 from guilds.models import Channel as ChannelRow
-from summaries.models import UsageRecord
+from summaries.models import QuestionReply, UsageRecord
 from summaries.qa_tasks import answer_question
 from summaries.services.qa import QaRequest, qa_request
 from summarybot.errors import InvalidInput, LimitExceeded, PermissionDenied
@@ -124,6 +124,24 @@ def test_offline_answer_points_at_the_relevant_messages(qa_world, settings) -> N
     assert not body["allowed_mentions"].get("replied_user")  # nor the member who asked
     assert body["message_reference"]["message_id"] == question.id  # a reply to the question
     assert fake.message(channel, reply_id).reply_to == question.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redelivered_question_task_does_not_reply_twice(qa_world, settings) -> None:  # type: ignore[no-untyped-def]
+    fake, guild, channel, alice, decision = qa_world
+    settings.SUMMARY_PROVIDER = "local"
+    question = fake.add_message(channel, alice, f"<@{fake.bot_user.id}> when does the release ship?")
+
+    reply_id = answer_question(guild.id, channel.id, question.id, alice.id)
+    assert answer_question(guild.id, channel.id, question.id, alice.id) == reply_id  # django-q2 ran it again
+    # A worker that died after posting and before recording it: the rerun posts with the same nonce.
+    QuestionReply.objects.filter(question_message_id=question.id).update(reply_message_id=None)
+    assert answer_question(guild.id, channel.id, question.id, alice.id) == reply_id
+
+    replies = [m for m in fake.channel_messages(channel) if m.author_id == fake.bot_user.id]
+    assert [m.id for m in replies] == [reply_id]
+    posts = fake.requests_matching("POST", f"^/channels/{channel.id}/messages$")
+    assert len(posts) == 2 and posts[0].json["nonce"] == posts[1].json["nonce"]
 
 
 @pytest.mark.django_db(transaction=True)

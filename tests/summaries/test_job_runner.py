@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from guilds.models import Channel, Guild
 from summaries.models import JobStatus, Summary, SummaryJob, UsageRecord
-from summaries.services.jobs import SummaryRequest, jobs_sweep_stalled, summary_request
+from summaries.services.jobs import SummaryRequest, job_claim, jobs_sweep_stalled, summary_request
 from summaries.tasks import run_summary_job, sweep_stalled_jobs
 from summaries.window import SummaryWindow
 from tests.fakes.discord import FakeDiscord, Overwrite, Permission
@@ -297,7 +297,8 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 job.refresh_from_db()
-                if (job.status == JobStatus.SUMMARIZING and llm.chat_requests) or job.is_finished:
+                # Killed mid map-reduce: at least one call answered (and so spent), the summary not made.
+                if (job.status == JobStatus.SUMMARIZING and UsageRecord.objects.exists()) or job.is_finished:
                     break
                 time.sleep(0.1)
             assert job.status == JobStatus.SUMMARIZING, (job.status, job.error_code, job.error_message)
@@ -305,10 +306,14 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
         assert not Summary.objects.exists()
+        # What the killed attempt spent is on the guild's meter already.
+        spent = UsageRecord.objects.get(guild_id=guild.id)
+        assert spent.llm_calls >= 1 and spent.prompt_tokens > 0 and spent.summaries == 0
 
-        # Two minutes without a heartbeat later, the sweeper hands the job to a live worker.
+        # Two minutes without a heartbeat later, the sweeper hands the job to a live worker, once.
         SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=3))
         assert jobs_sweep_stalled() == 1
+        assert jobs_sweep_stalled() == 0  # its task is still pending: no second one
         llm.latency = 0
         settings.SUMMARY_PROVIDER = "openai"
         settings.OPENAI_API_KEY = "sk-test"
@@ -318,8 +323,13 @@ def test_worker_killed_mid_job_is_picked_up_again_and_delivers_once(world, setti
 
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.attempts == 2
-    assert Summary.objects.filter(job=job).count() == 1
+    summary = Summary.objects.get(job=job)
     result_edit(fake, payload)
+    # Both attempts' calls, each once: the finished job did not count its calls a second time.
+    usage = UsageRecord.objects.get(guild_id=guild.id)
+    assert usage.llm_calls == spent.llm_calls + summary.llm_calls
+    assert usage.prompt_tokens == spent.prompt_tokens + summary.prompt_tokens
+    assert usage.summaries == 1
 
 
 def told(fake: FakeDiscord, payload: dict) -> list[str]:  # type: ignore[type-arg]
@@ -382,3 +392,94 @@ def test_a_job_for_a_channel_of_another_server_fails_before_reading_it(world, se
     assert "not in this server" in job.error_message
     assert not fake.requests_matching("GET", rf"^/channels/{theirs.id}/messages")
     assert not Summary.objects.exists()
+
+
+def start_worker(job: SummaryJob, env: dict[str, str]) -> subprocess.Popen:  # type: ignore[type-arg]
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import django; django.setup(); from summaries.tasks import run_summary_job; run_summary_job({str(job.pk)!r})",
+        ],
+        cwd=ROOT, env=env,
+    )
+
+
+def bot_messages(fake: FakeDiscord, channel_id: int, *, besides: set[int] = frozenset()) -> list:  # type: ignore[type-arg,assignment]
+    return [m for m in fake.channel_messages(channel_id) if m.author_id == fake.bot_user.id and m.id not in besides]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["thread", "channel after the token expired"])
+def test_worker_killed_after_posting_and_before_recording_it_reruns_without_posting_twice(world, settings, mode):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    chatter(fake, channel, alice, bob, 40)
+    payload = deferred_interaction(fake, channel, alice, ephemeral=False)
+    if mode == "thread":
+        job = slash_job(payload, guild, channel, alice, delivery_mode="thread", visibility="public")
+    else:
+        job = slash_job(payload, guild, channel, alice, visibility="public")
+        SummaryJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=20))
+        fake.expire_interaction(payload)
+    already = {m.id for m in bot_messages(fake, channel.id)}  # the deferred response, when public
+    # The result message is created, but the worker never hears back: it dies before delivered_at is written.
+    held = fake.hold_next("POST", r"^/channels/\d+/messages$")
+    with FakeOpenAI() as llm:
+        worker = start_worker(job, worker_env(fake, llm, SUMMARY_PROVIDER="local"))
+        try:
+            assert held.reached.wait(30), "the worker never posted the result"
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            held.release.set()
+    job.refresh_from_db()
+    assert job.delivered_at is None and job.delivery_started_at is not None
+    threads = [c for c in fake.channels.values() if c.parent_id == channel.id]
+    target = threads[0].id if mode == "thread" else channel.id
+    assert len(threads) == (1 if mode == "thread" else 0) and len(bot_messages(fake, target, besides=already)) == 1
+
+    SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=3))
+    assert jobs_sweep_stalled() == 1
+    assert run_summary_job(str(job.pk)) == "done"
+
+    job.refresh_from_db()
+    assert [c.id for c in fake.channels.values() if c.parent_id == channel.id] == [t.id for t in threads]
+    assert len(fake.requests_matching("POST", rf"^/channels/{channel.id}/threads$")) == (1 if mode == "thread" else 0)
+    posted = bot_messages(fake, target, besides=already)
+    assert len(posted) == 1 and job.discord_message_id == posted[0].id
+    # The rerun did post again, with the same nonce: Discord answered with the first message.
+    retries = fake.requests_matching("POST", rf"^/channels/{target}/messages$")
+    assert len(retries) == 2 and retries[0].json["nonce"] == retries[1].json["nonce"]
+    assert retries[0].json["enforce_nonce"] is True
+
+
+@pytest.mark.slow
+def test_a_job_whose_delivery_is_slow_keeps_its_lease_and_no_second_worker_takes_it(world, settings):
+    fake, guild, channel, alice, bob = world
+    settings.OPENAI_API_KEY = ""
+    settings.JOB_HEARTBEAT_STALE_SECONDS = 2
+    chatter(fake, channel, alice, bob, 40)
+    payload = deferred_interaction(fake, channel, alice, ephemeral=False)
+    job = slash_job(payload, guild, channel, alice, delivery_mode="thread", visibility="public")
+    # Discord takes longer to answer the result's post than the heartbeat may go stale.
+    held = fake.hold_next("POST", r"^/channels/\d+/messages$")
+    with FakeOpenAI() as llm:
+        env = worker_env(fake, llm, SUMMARY_PROVIDER="local", JOB_HEARTBEAT_STALE_SECONDS="2")
+        worker = start_worker(job, env)
+        try:
+            assert held.reached.wait(30), "the worker never posted the result"
+            time.sleep(3)  # longer than the stale window
+            assert jobs_sweep_stalled() == 0
+            assert job_claim(job_id=job.pk) is None  # the first worker still holds the job
+            held.release.set()
+            assert worker.wait(timeout=30) == 0
+        finally:
+            held.release.set()
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=10)
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.DONE, 1)
+    assert job.delivered_at is not None and len(bot_messages(fake, job.delivery_thread_id)) == 1

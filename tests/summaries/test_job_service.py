@@ -13,8 +13,13 @@ from guilds.models import Channel, ChannelKind
 from guilds.services import ChannelData, channel_config_update, channel_sync
 from summaries.models import JobStatus, SummaryJob, UsageRecord
 from summaries.services.jobs import (
+    ClaimLost,
     SummaryRequest,
     job_claim,
+    job_delivered,
+    job_delivery_step,
+    job_fail,
+    job_finish,
     job_progress,
     jobs_sweep_stalled,
     summary_request,
@@ -261,6 +266,7 @@ def test_a_job_whose_worker_died_is_handed_on_and_given_up_after_max_attempts(se
     long_ago = timezone.now() - timedelta(minutes=10)
     SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
     assert jobs_sweep_stalled() == 1
+    assert jobs_sweep_stalled() == 0  # not again while that task may still be waiting for a worker
     assert queued_job_ids() == [str(job.pk)]
     second = job_claim(job_id=job.pk)
     assert second is not None and second.attempts == 2
@@ -272,6 +278,29 @@ def test_a_job_whose_worker_died_is_handed_on_and_given_up_after_max_attempts(se
 
 def test_progress_never_moves_a_finished_job():
     job = SummaryJobFactory(status=JobStatus.DONE, progress=100)
-    job_progress(job_id=job.pk, status=JobStatus.SUMMARIZING, progress=40)
+    job_progress(job=job, status=JobStatus.SUMMARIZING, progress=40)
     job.refresh_from_db()
     assert (job.status, job.progress) == (JobStatus.DONE, 100)
+
+
+def test_a_worker_that_lost_its_claim_writes_nothing_and_may_not_deliver():
+    job = SummaryJobFactory()
+    first = job_claim(job_id=job.pk, worker="a")
+    assert first is not None and job_claim(job_id=job.pk, worker="b") is None  # a live worker holds it
+    # Its heartbeat went stale (a long stall): another worker takes the job over.
+    SummaryJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    second = job_claim(job_id=job.pk, worker="b")
+    assert second is not None and second.claim_token != first.claim_token
+
+    assert job_progress(job=first, progress=50) is False
+    with pytest.raises(ClaimLost):
+        job_delivery_step(job=first)
+    with pytest.raises(ClaimLost):
+        job_delivered(job=first, message_id=1)
+    job_finish(job=first)
+    job_fail(job=first, code="internal_error", message="late")
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.delivered_at, job.claim_token) == (
+        JobStatus.FETCHING, 0, None, second.claim_token
+    )
+    assert job_progress(job=second, progress=50) is True

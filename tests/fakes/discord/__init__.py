@@ -18,7 +18,8 @@ Payload builders: slash_command_payload, message_command_payload, component_payl
     edit_message_payload, delete_messages_payload, reaction_add_payload, channel_payload,
     thread_create_payload, guild_payload
 REST observation and scripting: requests, requests_matching, clear_requests, wait_for_request[_async],
-    fail_next (429 / 5xx / anything, with skip/times), rate_limit (RateLimitPolicy), command_syncs,
+    fail_next (429 / 5xx / anything, with skip/times), hold_next (handle a request, hold its answer: kill
+    the client meanwhile), nonce_window (enforce_nonce dedupe, like Discord), rate_limit (RateLimitPolicy), command_syncs,
     interaction_messages, expire_interaction, channel_messages, message
 """
 

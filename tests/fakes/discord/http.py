@@ -44,6 +44,20 @@ class ScriptedFailure:
 
 
 @dataclass
+class HeldResponse:
+    """A request that is handled (its side effects happen) but whose answer waits until `release` is set.
+
+    `reached` is set once the request was handled: a test can then kill the client that sent it, which
+    never learns that its message or thread was created.
+    """
+
+    method: str
+    path: re.Pattern[str]
+    release: threading.Event = field(default_factory=threading.Event)
+    reached: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class RateLimitPolicy:
     """Per-bucket fixed windows; a client that ignores the headers gets real 429s."""
 
@@ -120,6 +134,7 @@ class RestPlumbing:
     def _init_plumbing(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._failures: list[ScriptedFailure] = []
+        self._holds: list[HeldResponse] = []
         self.rate_limit = RateLimitPolicy()
         self._buckets: dict[str, _Bucket] = {}
         self._routes: list[Route] = []
@@ -149,6 +164,30 @@ class RestPlumbing:
                     method.upper(), re.compile(path), status, times, retry_after, is_global, body, via, skip
                 )
             )
+
+    def hold_next(self, method: str, path: str) -> HeldResponse:
+        """Handle the next matching request, then hold its response until `.release` is set (see HeldResponse).
+
+        `path` is a regex searched in the API path. Held responses are released when the fake stops.
+        """
+        held = HeldResponse(method.upper(), re.compile(path))
+        with self._lock:
+            self._holds.append(held)
+        return held
+
+    def release_holds(self) -> None:
+        with self._lock:
+            holds, self._holds = list(self._holds), []
+        for held in holds:
+            held.release.set()
+
+    def _take_hold(self, method: str, path: str) -> HeldResponse | None:
+        with self._lock:
+            for held in self._holds:
+                if held.method == method and held.path.search(path):
+                    self._holds.remove(held)
+                    return held
+        return None
 
     def requests_matching(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Recorded requests, filtered by method and a regex searched in the path."""
@@ -250,6 +289,7 @@ class RestPlumbing:
         query = dict(request.query)
         body: Any = None
         files: list[tuple[str, bytes, str]] = []
+        held: HeldResponse | None = None
         if request.content_type == "application/json" and request.can_read_body:
             raw = await request.read()
             body = json.loads(raw) if raw else None
@@ -286,6 +326,7 @@ class RestPlumbing:
                     status, out = await route.handler(call)
                 except ApiError as err:
                     status, out = err.status, err.body
+                held = self._take_hold(method, path) if status < 400 else None
         self._record(
             RecordedRequest(
                 method=method,
@@ -299,6 +340,10 @@ class RestPlumbing:
                 route=template,
             )
         )
+        if held is not None:
+            held.reached.set()
+            while not held.release.is_set():
+                await asyncio.sleep(0.02)
         return json_response(status, out, headers)
 
     @staticmethod

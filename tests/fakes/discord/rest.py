@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,8 +40,12 @@ class RestRoutes:
     """Route handlers; mixed into FakeDiscord."""
 
     _lock: threading.RLock
+    # Discord checks an enforced nonce "in the past few minutes"; tests may shorten it.
+    nonce_window: float = 300.0
 
     def _init_rest(self) -> None:
+        # (author id, channel id, nonce) -> (message id, time.monotonic() when it was created)
+        self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         r = self._route  # type: ignore[attr-defined]
         r("GET", "/users/@me", self._get_me)
         r("GET", "/oauth2/applications/@me", self._get_application)
@@ -187,9 +192,29 @@ class RestRoutes:
             if call.files and not perms & Permission.ATTACH_FILES:
                 raise _missing_permissions()
             check_message_body(body, has_files=bool(call.files))
-            message = self._store_sent_message(ch, body, call.files, author_id=self.bot_user.id)  # type: ignore[attr-defined]
+            author_id = self.bot_user.id  # type: ignore[attr-defined]
+            nonce = body.get("nonce")
+            if nonce is not None:
+                nonce = str(nonce)
+                if len(nonce) > 25:
+                    raise ApiError(400, 50035, "Invalid Form Body", {"errors": {"nonce": {"_errors": [
+                        {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be 25 or fewer in length."}]}}})
+                if body.get("enforce_nonce"):
+                    # Same author, channel and nonce within a few minutes: Discord answers with the message
+                    # created the first time and creates nothing (no second MESSAGE_CREATE either).
+                    seen = self._nonces.get((author_id, ch.id, nonce))
+                    if seen is not None and time.monotonic() - seen[1] < self.nonce_window and seen[0] in ch.messages:
+                        return 200, {**self._render(ch.messages[seen[0]], ch), "nonce": nonce}
+            message = self._store_sent_message(ch, body, call.files, author_id=author_id)
+            if nonce is not None:
+                self._nonces[(author_id, ch.id, nonce)] = (message.id, time.monotonic())
             data = self._render(message, ch)
-        await self._broadcast("MESSAGE_CREATE", self.message_json(message, gateway=True))  # type: ignore[attr-defined]
+            if nonce is not None:
+                data["nonce"] = nonce  # echoed in the create response (and MESSAGE_CREATE), never in history
+        event = self.message_json(message, gateway=True)  # type: ignore[attr-defined]
+        if nonce is not None:
+            event["nonce"] = nonce
+        await self._broadcast("MESSAGE_CREATE", event)  # type: ignore[attr-defined]
         return 200, data
 
     def _store_sent_message(

@@ -87,6 +87,7 @@ class FakeDiscord(Builders, Gateway, InteractionRoutes, RestRoutes, RestPlumbing
     def stop(self) -> None:
         if self._thread is None:
             return
+        self.release_holds()
         future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
         try:
             future.result(timeout=10)
