@@ -2,7 +2,9 @@
 
 Shape: {guild{id,name}, channel{id,type,categoryId,category,name,topic}, messages[...], messageCount}.
 Ids are strings (snowflakes exceed JSON's safe integers). Anything malformed raises InvalidInput naming
-the message and the field, so a user can find the problem in a file of 100k messages.
+the message and the field, so a user can find the problem in a file of 100k messages; all of it is checked
+here, before a summary costs anything: nesting too deep for the parser, numbers that are not integers
+(`1e999` reads as infinity), and text no UTF-8 output can hold (a lone UTF-16 surrogate, `\\ud800`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from .types import Attachment, Author, ChatMessage, EmbedInfo
 # is a system message.
 _CONTENT_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand", "ThreadStarterMessage"}
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+# A JSON escape of a UTF-16 surrogate: the only way a JSON text can hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_MAX_SNOWFLAKE = 2**63 - 1  # stored in BigIntegerFields
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,26 +40,48 @@ class DceExport:
     messages: list[ChatMessage]
 
 
+def _shown(value: Any) -> str:
+    """A bad value as the error shows it: its repr, cut short (it could be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _natural(value: Any) -> int | None:
+    """A non-negative integer written as a JSON integer or a string of ASCII digits, else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str):
+        digits = value.strip()
+        # Length first: int() refuses over 4300 digits with a ValueError of its own.
+        if 0 < len(digits) <= 20 and digits.isascii() and digits.isdigit():
+            return int(digits)
+    return None
+
+
 def _snowflake(value: Any, where: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidInput(f"{where} must be a Discord id, got {value!r}")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{where} must be a Discord id, got {value!r}") from None
-    if number < 0:
-        raise InvalidInput(f"{where} must be a Discord id, got {value!r}")
+    number = _natural(value)
+    if number is None or number > _MAX_SNOWFLAKE:
+        raise InvalidInput(f"{where} must be a Discord id, got {_shown(value)}")
+    return number
+
+
+def _size(value: Any, where: str) -> int:
+    if value is None:
+        return 0
+    number = _natural(value)
+    if number is None:
+        raise InvalidInput(f"{where} must be a number of bytes, got {_shown(value)}")
     return number
 
 
 def _timestamp(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
-        raise InvalidInput(f"{where} must be an ISO 8601 date, got {value!r}")
+        raise InvalidInput(f"{where} must be an ISO 8601 date, got {_shown(value)}")
     text = _LONG_FRACTION.sub(r"\1", value.strip())  # .NET writes 7 fraction digits; Python reads 6
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{where} must be an ISO 8601 date, got {value!r}") from None
+        raise InvalidInput(f"{where} must be an ISO 8601 date, got {_shown(value)}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -100,9 +127,11 @@ def _message(raw: Any, number: int, channel_id: int, guild_id: int | None) -> Ch
         Attachment(
             filename=_text(a.get("fileName")) or "file",
             url=_text(a.get("url")),
-            size=int(a.get("fileSizeBytes") or 0),
+            size=_size(a.get("fileSizeBytes"), f"{where}.attachments[{n}].fileSizeBytes"),
         )
-        for a in (_mapping(x, f"{where}.attachments[]") for x in _list(data.get("attachments"), f"{where}.attachments"))
+        for n, a in enumerate(
+            _mapping(x, f"{where}.attachments[]") for x in _list(data.get("attachments"), f"{where}.attachments")
+        )
     )
     embeds = tuple(
         EmbedInfo(title=_text(e.get("title")), description=_text(e.get("description")), url=_text(e.get("url")))
@@ -169,13 +198,55 @@ def load_dce(text: str | bytes) -> DceExport:
             text = text.decode("utf-8-sig")  # DCE writes UTF-8; Windows tools may add a BOM
         except UnicodeDecodeError:
             raise InvalidInput("The export is not UTF-8 text.") from None
+    elif not text.isascii() and _lone_surrogate(text):
+        raise InvalidInput("The export is not UTF-8 text: it holds a lone UTF-16 surrogate.")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"The export is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from None
+    except RecursionError:
+        raise InvalidInput("The export is not a DiscordChatExporter export: it is nested too deeply.") from None
+    except ValueError as exc:  # an integer of over 4300 digits
+        raise InvalidInput(f"The export is not valid JSON: {str(exc).split(':')[0]}.") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _reject_lone_surrogates(data)
     return parse_dce(data)
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidInput(f"The export is not valid JSON: {name} is not a JSON value.")
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _reject_lone_surrogates(data: Any) -> None:
+    """Fail on the first string (or key) holding half a UTF-16 pair: Python decodes "\\ud800" from JSON
+    without complaint, and only writing the summary out, after the model has been paid, would fail."""
+    pending: list[tuple[Any, str]] = [(data, "")]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _lone_surrogate(value):
+                raise InvalidInput(
+                    f"{where or 'The export'} holds a lone UTF-16 surrogate (like \\ud800), which is not text."
+                )
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if not key.isascii() and _lone_surrogate(key):
+                    raise InvalidInput(
+                        f"A key in {where or 'the export'} holds a lone UTF-16 surrogate, which is not text."
+                    )
+                pending.append((item, f"{where}.{key}" if where else key))
+        elif isinstance(value, list):
+            pending.extend((item, f"{where}[{n}]") for n, item in enumerate(value))
 
 
 def load_dce_file(path: str | Path) -> DceExport:

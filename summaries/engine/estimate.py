@@ -20,7 +20,7 @@ from .planner import Budget, Chunk, group_for_reduce, line_costs, plan_chunks
 from .prompts import chunk_system_prompt, reduce_system_prompt
 from .schema import json_schema_text
 from .tokens import TokenCounter
-from .transcript import header, legend_entry_cost
+from .transcript import escape_text, header, legend_entry_cost
 from .types import ChatMessage
 
 # Framing of a partial summary in a reduce input ("Part 12 (messages 3400-3711):" and section labels).
@@ -107,11 +107,18 @@ def measure(conversation: PreparedConversation, counter: TokenCounter, options: 
     """Count each message's tokens, cutting any single message that would crowd out the rest."""
     limit = max(16, min(options.max_message_tokens, budget.input_tokens // 2))
     messages = conversation.messages
-    counts = counter.count_many([m.text for m in messages])
+    # What the transcript shows: the text escaped onto one line (the test inlined, as escape_text's own
+    # fast path, since this runs once per message of every request).
+    texts = [t if (t := m.text).isprintable() and "\\" not in t else escape_text(t) for m in messages]
+    counts = counter.count_many(texts)
     for message, tokens in zip(messages, counts, strict=True):
         if tokens > limit:
-            message.text = counter.truncate(message.text, limit - 8)
-            tokens = counter.count(message.text)
+            keep = limit - 8
+            while tokens > limit:
+                # Escaping can lengthen a text (each backslash doubles): cut further until it fits.
+                message.text = counter.truncate(message.text, keep)
+                tokens = counter.count(escape_text(message.text))
+                keep //= 2
         message.tokens = tokens
 
 

@@ -23,7 +23,7 @@ from .options import SummaryOptions
 from .planner import Chunk, group_for_reduce, split_chunk
 from .prompts import chunk_system_prompt, reduce_system_prompt, repair_prompt
 from .schema import Draft, DraftItem, SchemaError, json_schema, parse_reply
-from .transcript import render_chunk
+from .transcript import escape_text, render_chunk
 from .types import CallUsage, Usage
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,10 @@ def render_draft(draft: Draft, fmt: SummaryFormat, label: str) -> str:
             continue
         lines.append(f"{section.name}:")
         for item in items:
-            owner = f" (owner: {item.owner})" if item.owner else ""
+            # The model's text comes from members' words: one line per point, whatever it holds.
+            owner = f" (owner: {escape_text(item.owner)})" if item.owner else ""
             refs = ", ".join(ref_for(r) for r in item.refs)
-            lines.append(f"- {item.text}{owner} [{refs}]")
+            lines.append(f"- {escape_text(item.text)}{owner} [{refs}]")
     return "\n".join(lines)
 
 

@@ -1,20 +1,27 @@
 """The compact chat-log format the model reads.
 
-    Chat log from 2024-05-01 12:00 UTC. People: a=Alice, b=Bob Smith
+    Chat log from 2024-05-01 12:00 UTC. People: a=Alice, b=Bob Smith, c="Eve, the \\"admin\\""
     0 a: we should move the db
-    1 b ^0: agreed, after the release
+    1 b ^0: agreed, after the release\nsee the plan
     2 a +95m: done
 
 Each line: reference, author alias, the time since the previous line only when the silence is notable,
 `^ref` for a reply, then the text. Against `Alice (2024-05-01T12:00:00+00:00): ...` this drops the
 timestamp (about 15 tokens) and repeats a one-token alias instead of the name.
 
-Costs are counted per message once (`message.tokens`, the text alone) and bounded here per line, so the
+Members write the text and choose their names, so neither may forge the structure: every message is
+exactly one line (a line break inside it is written `\n`, a backslash `\\`), and a name that could be
+read as legend or line syntax is written as a JSON string. Plain names and plain text, nearly all of them,
+are written as they are and cost nothing more.
+
+Costs are counted per message once (`message.tokens`, the escaped text alone) and bounded here per line, so the
 planner can size chunks without rendering them.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import string
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,6 +31,13 @@ from .normalize import PreparedMessage
 from .tokens import TokenCounter
 
 LEGEND_SEPARATOR = ", "
+# Everything a model, or str.splitlines(), could read as the end of a line; and the backslash, escaped so
+# that `\n` in a message always means a line break it contained.
+_ESCAPED = re.compile(r"\\|\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# Characters that would make a bare name ambiguous in the legend ("a=Alice, b=Bob") or in a Q&A line
+# ("[3] Bob: text"); a name holding one, or any unprintable character, is quoted.
+_NAME_SYNTAX = frozenset('"\\,=:[]^')
+_JSON_UNESCAPED_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 # Upper bounds in tokens: alias (<=2), ": " and the newline, plus one for the text's first token merging.
 # A ref costs one token per three digits (both encodings group digits by three).
 _LINE_BASE_COST = 5
@@ -40,6 +54,29 @@ def alias_for(position: int) -> str:
         position, rest = divmod(position - 1, 26)
         alias = letters[rest] + alias
     return alias
+
+
+def _escape(match: re.Match[str]) -> str:
+    return "\\\\" if match[0] == "\\" else "\\n"
+
+
+def escape_text(text: str) -> str:
+    """A message's text as one line: each line break written `\\n`, each backslash doubled.
+
+    The common case, printable text without a backslash, is returned as it is after two scans in C.
+    """
+    if text.isprintable() and "\\" not in text:
+        return text
+    return _ESCAPED.sub(_escape, text)
+
+
+def quote_name(name: str) -> str:
+    """A display name as the legend and Q&A lines show it: bare when it is plain, otherwise a JSON string
+    (a bare name never holds a quote, so a leading quote always starts one)."""
+    if name and name.isprintable() and name == name.strip() and _NAME_SYNTAX.isdisjoint(name):
+        return name
+    # json.dumps escapes quotes, backslashes and C0 controls; not these three line breaks.
+    return json.dumps(name, ensure_ascii=False).translate(_JSON_UNESCAPED_BREAKS)
 
 
 def format_gap(seconds: float) -> str:
@@ -76,7 +113,7 @@ def line_costs(messages: Sequence[PreparedMessage], gap_seconds: float) -> list[
 
 
 def legend_entry(alias: str, name: str) -> str:
-    return f"{alias}={name}"
+    return f"{alias}={quote_name(name)}"
 
 
 def legend_entry_cost(name: str, counter: TokenCounter) -> int:
@@ -108,7 +145,7 @@ def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str
         if message.reply_to_index is not None:
             parts.append(" ^" + ref_for(message.reply_to_index))
         parts.append(": ")
-        parts.append(message.text)
+        parts.append(escape_text(message.text))
         lines.append("".join(parts))
         previous = message
     return header(messages[0].created_at) + LEGEND_SEPARATOR.join(names) + "\n" + "\n".join(lines)
@@ -126,7 +163,7 @@ def render_recent(
     shown: list[PreparedMessage] = []
     spent = 0
     for message in reversed(messages):
-        line = f"{inline_ref_for(message.index)} {message.author_name}: {message.text}"
+        line = f"{inline_ref_for(message.index)} {quote_name(message.author_name)}: {escape_text(message.text)}"
         cost = counter.count(line) + 1
         if spent + cost > budget:
             break

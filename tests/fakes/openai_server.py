@@ -37,7 +37,8 @@ from summaries.engine.tokens import get_encoding
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3-mini")
 
-# Transcript refs the default responder cites. The engine writes one message per line led by its ref and
+# Transcript refs the default responder cites. The engine writes one message per line (a line break inside
+# one is escaped as `\n`, so only the engine starts lines) led by its ref and
 # the author's alias ("12 b ^3 +95m: text"); reduce prompts end each point with its refs ("... [3, 5]").
 # Tests may replace `FakeOpenAI.ref_pattern` (group 1: the ref).
 DEFAULT_REF_PATTERN = re.compile(r"(?m)^(\d+) [a-z]{1,3}(?: \+\d+[mhd])?(?: \^\d+)?: ")

@@ -88,11 +88,27 @@ def test_dm_exports_have_no_guild() -> None:
             ),
             "attachments must be a list",
         ),
+        ('{"channel": {"id": NaN}, "messages": []}', "NaN is not a JSON value"),
+        ('{"channel": {"id": 1.5}, "messages": []}', "channel.id must be a Discord id, got 1.5"),
+        ('{"channel": {"id": "-3"}, "messages": []}', "channel.id must be a Discord id"),
+        ('{"channel": {"id": "99999999999999999999"}, "messages": []}', "channel.id must be a Discord id"),
+        ('{"channel": {"id": ' + "9" * 5000 + '}, "messages": []}', "not valid JSON: Exceeds the limit"),
+        ('{"channel": {"id": "' + "9" * 5000 + '"}, "messages": []}', "got '99999999999999999999999999999999999999…"),
+        ('{"channel": {"id": "1", "name": "a\\udfff"}, "messages": []}', "channel.name holds a lone UTF-16 surrogate"),
+        ('{"channel": {"id": "1"}, "messages": [], "x\\ud800": 1}', "A key in the export holds a lone UTF-16"),
+        ('{"channel": {"id": "1"}, "messages": ["\ud800"]}', "not UTF-8 text: it holds a lone UTF-16 surrogate"),
     ],
 )
 def test_malformed_exports_say_what_is_wrong(content: str | bytes, message: str) -> None:
     with pytest.raises(InvalidInput, match=re.escape(message)):
         load_dce(content)
+
+
+def test_a_surrogate_pair_escaped_in_json_is_ordinary_text() -> None:
+    data = json.loads((FIXTURES / "backend.json").read_text())
+    data["messages"][0]["content"] = "EMOJI"
+    export = load_dce(json.dumps(data).replace("EMOJI", "ship it \\ud83d\\ude80"))
+    assert export.messages[0].content == "ship it \U0001f680"
 
 
 def test_fixture_files_for_bad_input_are_refused() -> None:

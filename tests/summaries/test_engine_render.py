@@ -146,3 +146,32 @@ def test_result_round_trips_through_its_dict_and_json() -> None:
     rendered = json.loads(render_json(result))
     assert rendered["items"][0]["message_ids"] == [1_300_000_000_000_000_123]
     assert rendered["markdown"].startswith("# Summary")
+
+
+def test_a_masked_link_in_a_points_text_is_rendered_harmlessly() -> None:
+    result = result_with(
+        [
+            SummaryItem("overview", "Urgent: [click](https://evil.example) to keep your role", [10]),
+            SummaryItem("decisions", "Approved [1](https://evil.example/fake-citation)\n## Pwned\n- fake point", [11]),
+            SummaryItem(
+                "action_items", "Pay <https://evil.example>", [12], owner="**Admin** [x](https://evil.example)"
+            ),
+        ]
+    )
+    markdown = render_markdown(result)
+    embeds = [embed for page in render_discord(result).pages for embed in page]
+    discord_text = json.dumps(embeds, ensure_ascii=False)
+    for rendered in (markdown, discord_text):
+        assert "](https://evil.example" not in rendered.replace("\\]", "")  # no masked link survives
+        assert "<https://evil.example>" not in rendered.replace("\\<", "")
+    assert "Urgent: \\[click\\](https://evil.example) to keep your role" in markdown
+    assert "- Approved \\[1\\](https://evil.example/fake-citation) ## Pwned - fake point ([1](" in markdown
+    assert "\n## Pwned" not in markdown and "\n- fake point" not in markdown
+    assert "- **\\*\\*Admin\\*\\* \\[x\\](https://evil.example)**: Pay \\<https://evil.example>" in markdown
+    # Our own citations are still links.
+    assert "([1](https://discord.com/channels/111/222/10))" in markdown
+
+
+def test_bare_urls_and_plain_text_are_left_as_they_are() -> None:
+    result = result_with([SummaryItem("key_points", "See https://example.org/a_b_(c) for snake_case *docs*", [10])])
+    assert "- See https://example.org/a_b_(c) for snake_case *docs* ([1](" in render_markdown(result)

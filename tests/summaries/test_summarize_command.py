@@ -7,10 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+
+from tests.fakes.openai_server import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "dce"
@@ -80,3 +84,73 @@ def test_only_excluded_messages_is_exit_code_2() -> None:
     with pytest.raises(CommandError, match="No messages left") as caught:
         run("-", "--provider", "local", stdin=io.StringIO(json.dumps(export)))
     assert caught.value.returncode == 2
+
+
+# --- exports that used to crash with a traceback, one of them after the paid LLM calls -------------
+
+
+def _with_first_message(change: Callable[[dict[str, Any]], None]) -> str:
+    export = json.loads(EXPORT.read_text())
+    change(export["messages"][0])
+    return json.dumps(export)
+
+
+HOSTILE_EXPORTS = {
+    "deeply_nested": ('{"messages": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+    "non_integer_file_size": (
+        _with_first_message(lambda m: m.update(attachments=[{"fileName": "a.png", "fileSizeBytes": "12 KB"}])),
+        "attachments[0].fileSizeBytes must be a number of bytes, got '12 KB'",
+    ),
+    "id_1e999": (
+        _with_first_message(lambda m: m.update(id="ID")).replace('"id": "ID"', '"id": 1e999'),
+        "messages[0].id must be a Discord id",
+    ),
+    "lone_surrogate": (
+        _with_first_message(lambda m: m.update(content="SURROGATE")).replace("SURROGATE", "fine \\ud800 or not"),
+        "messages[0].content holds a lone UTF-16 surrogate",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The command's environment for its own process: a migrated SQLite database of its own."""
+    database = tmp_path_factory.mktemp("cli") / "cli.sqlite3"
+    env = {**os.environ, "DJANGO_DEBUG": "true", "DATABASE_URL": f"sqlite:///{database}"}
+    env.pop("REDIS_URL", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    return env
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_EXPORTS))
+def test_a_hostile_export_exits_2_with_one_line_before_any_llm_call(
+    name: str, cli_env: dict[str, str], fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    content, expected = HOSTILE_EXPORTS[name]
+    path = tmp_path / f"{name}.json"
+    path.write_text(content, encoding="utf-8")
+    env = {
+        **cli_env,
+        "OPENAI_API_KEY": "sk-fake",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "SUMMARY_PROVIDER": "openai",
+        "SUMMARY_MODEL": "gpt-4o-mini",
+    }
+
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "summarize", str(path), "--provider", "openai"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stdout == ""
+    (line,) = completed.stderr.splitlines()
+    assert line.startswith("CommandError: ") and expected in line
+    assert fake_openai.requests == []  # not even a models listing
