@@ -42,8 +42,9 @@ async def run_bot(*, token: str, sync_commands: bool) -> None:
         await bot.close()
         try:
             await running
-        except (aiohttp.ClientError, OSError, discord.DiscordException) as exc:
-            # A signal during start-up closes the HTTP session under a request in flight: still a clean stop.
+        except (aiohttp.ClientError, OSError, RuntimeError, asyncio.CancelledError, discord.DiscordException) as exc:
+            # A signal during start-up closes the HTTP session under a request in flight (a command sync, the
+            # login): aiohttp then raises "Session is closed" or the request is cancelled. Still a clean stop.
             logger.info("start-up interrupted by the signal", extra={"error": type(exc).__name__})
 
 
