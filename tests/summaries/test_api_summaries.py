@@ -6,6 +6,7 @@ through the worker's task function like any other job (tests/summaries/test_job_
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -17,6 +18,7 @@ from django.utils import timezone
 from guilds.models import Channel, Guild
 from summaries.models import DeliveryMode, JobSource, JobStatus, SummaryJob, UsageRecord
 from summaries.tasks import run_summary_job
+from summarybot.api import LimitedJSONParser, PayloadTooLarge
 from tests.factories import ChannelFactory, GuildFactory, SummaryFactory, SummaryJobFactory
 from tests.fakes.discord import FakeDiscord
 from webhooks.models import ApiKey
@@ -214,6 +216,25 @@ def test_a_body_over_one_mebibyte_is_413_with_the_envelope(guild_channel, client
     assert not SummaryJob.objects.exists()
 
 
+def test_a_body_without_a_length_is_still_read_no_further_than_the_limit(settings):
+    settings.API_MAX_BODY_BYTES = 64
+    stream = io.BytesIO(json.dumps({"channel_id": 1, "language": "x" * 1000}).encode())
+    with pytest.raises(PayloadTooLarge):
+        LimitedJSONParser().parse(stream)
+    assert stream.tell() == 65
+    assert LimitedJSONParser().parse(io.BytesIO(b'{"channel_id": 1}')) == {"channel_id": 1}
+
+
+def test_the_guilds_concurrency_limit_is_429_with_retry_after(guild_channel, client):
+    guild, channel = guild_channel
+    Guild.objects.filter(pk=guild.pk).update(max_concurrent_jobs=1)
+    raw = key_for(guild)
+    assert post(client, raw, {"channel_id": channel.id}).status_code == 202
+    refused = post(client, raw, {"channel_id": channel.id, "hours": 2})
+    assert_envelope(refused, 429, "limit_exceeded")
+    assert int(refused["Retry-After"]) == 30 and SummaryJob.objects.count() == 1
+
+
 def test_the_throttle_answers_429_with_retry_after_per_key(guild_channel, client, settings):
     guild, _ = guild_channel
     settings.API_THROTTLE_RATE = "2/min"
@@ -228,7 +249,9 @@ def test_the_throttle_answers_429_with_retry_after_per_key(guild_channel, client
 # --- Authentication and scopes ---
 
 
-@pytest.mark.parametrize("case", ["missing", "unknown", "wrong_secret", "expired", "revoked", "not_bearer"])
+@pytest.mark.parametrize(
+    "case", ["missing", "unknown", "wrong_secret", "expired", "revoked", "not_bearer", "wrong_x_api_key"]
+)
 def test_every_bad_key_gets_the_same_401(guild_channel, client, case):
     guild, _ = guild_channel
     issued = api_key_issue(guild=guild, name="k", scopes=ALL_SCOPES)
@@ -245,6 +268,8 @@ def test_every_bad_key_gets_the_same_401(guild_channel, client, case):
         api_key_revoke(api_key=issued.api_key)
     elif case == "not_bearer":
         headers = {"HTTP_AUTHORIZATION": f"Basic {issued.plaintext}"}
+    elif case == "wrong_x_api_key":
+        headers = {"HTTP_X_API_KEY": issued.api_key.prefix + ".wrong"}
     response = client.get("/api/v1/summaries", **headers)
     error = assert_envelope(response, 401, "authentication_failed")
     assert error["message"] == "Invalid API key." and response["WWW-Authenticate"].startswith("Bearer")
