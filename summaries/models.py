@@ -74,6 +74,9 @@ class SummaryJob(TimeStampedModel):
     api_key = models.ForeignKey("webhooks.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     schedule = models.ForeignKey("Schedule", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    # SHA-256 of what was asked (channel, window, format, language) with an idempotency key: the same key
+    # with another request is refused instead of silently answering the first one.
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     interaction_id = models.BigIntegerField(null=True, blank=True)
     application_id = models.BigIntegerField(null=True, blank=True)
     # Lets the worker answer the slash command for 15 minutes; a credential, so encrypted.

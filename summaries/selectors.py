@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from guilds.models import Channel, Guild, MemberOptOut
 from summaries.engine.options import SummaryOptions
+from summaries.engine.render.points import citation_urls
 from summaries.engine.types import SummaryItem, SummaryResult, Usage
-from summaries.models import Summary, SummaryJob
+from summaries.models import JobSource, JobStatus, Summary, SummaryJob, Visibility
+from summarybot.errors import NotFound
 
 
 def opted_out_user_ids(*, guild_id: int) -> frozenset[int]:
@@ -77,3 +82,70 @@ def summary_result(*, summary: Summary) -> SummaryResult:
         channel_id=summary.channel_id,
         message_channels=other_channels,
     )
+
+
+# --- The REST API's reads -------------------------------------------------------------------------
+
+# A job's status as the API names it: the worker's steps are all "running", a cancelled job "failed".
+API_STATUSES: dict[str, tuple[str, ...]] = {
+    "queued": (JobStatus.QUEUED,),
+    "running": tuple(JobStatus.running()),
+    "done": (JobStatus.DONE,),
+    "partial": (JobStatus.PARTIAL,),
+    "failed": (JobStatus.FAILED, JobStatus.CANCELLED),
+}
+_API_STATUS_OF = {job_status: name for name, statuses in API_STATUSES.items() for job_status in statuses}
+
+
+def api_status(job: SummaryJob) -> str:
+    return _API_STATUS_OF.get(job.status, "failed")
+
+
+def api_summaries(
+    *, guild_id: int, channel_id: int | None = None, status: str | None = None, since: datetime | None = None
+) -> QuerySet[SummaryJob]:
+    """A guild's summaries an API key may read, newest first.
+
+    A key is the guild's, not a member's: it sees what the API, schedules and webhooks asked for and what
+    was posted for everyone; a member's private summary stays that member's.
+    """
+    jobs = (
+        SummaryJob.objects.filter(guild_id=guild_id)
+        .filter(Q(source__in=[JobSource.API, JobSource.SCHEDULE, JobSource.WEBHOOK]) | Q(visibility=Visibility.PUBLIC))
+        .select_related("summary")
+    )
+    if channel_id is not None:
+        jobs = jobs.filter(channel_id=channel_id)
+    if status is not None:
+        jobs = jobs.filter(status__in=API_STATUSES[status])
+    if since is not None:
+        jobs = jobs.filter(created_at__gte=since)
+    return jobs
+
+
+def api_summary_get(*, guild_id: int, summary_id: str) -> SummaryJob:
+    """One summary by its id, only within the key's guild: another guild's looks exactly like none."""
+    try:
+        pk = uuid.UUID(str(summary_id))
+    except ValueError:
+        pk = None
+    job = api_summaries(guild_id=guild_id).filter(pk=pk).first() if pk is not None else None
+    if job is None:
+        raise NotFound(f"No summary {summary_id}.")
+    return job
+
+
+def summary_cited_items(*, summary: Summary) -> list[dict[str, Any]]:
+    """The summary's points, each with the jump links of the messages it cites."""
+    result = summary_result(summary=summary)
+    return [
+        {
+            "section": item.section,
+            "text": item.text,
+            "message_ids": [str(message_id) for message_id in item.message_ids],
+            "links": citation_urls(result, item, len(item.message_ids)),
+            "owner": item.owner,
+            "unverified": item.unverified,
+        }
+        for item in result.items
+    ]

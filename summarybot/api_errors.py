@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,3 +35,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
     code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", "error")
     return _error(str(code), str(detail), {}, response.status_code, dict(response.headers) or None)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/v1/: a 404 in the API's envelope, not the site's HTML page."""
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": f"No API resource at {request.path}.", "details": {}}}, status=404
+    )

@@ -43,6 +43,13 @@ class Conflict(SummaryBotError):
     http_status = 409
 
 
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key already used for a different request."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
 class LimitExceeded(SummaryBotError):
     """A quota, budget, cooldown or concurrency limit refused the request."""
 

@@ -181,11 +181,19 @@ SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
 # --- REST framework ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # The one way in: an API key (summarybot.api_auth); each API view derives from summarybot.api.ApiView.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["summarybot.api_auth.ApiKeyAuthentication"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "summarybot.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # `?format=markdown` is the summary's own parameter, not DRF's renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
 }
+# Requests per API key, counted in the shared cache; over it: 429 with Retry-After.
+API_THROTTLE_RATE = "120/min"
+# Larger request bodies are refused with 413 before they are parsed.
+API_MAX_BODY_BYTES = 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Summary Bot NG API",
     "VERSION": "1.0.0",
@@ -194,6 +202,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Secrets at rest ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from guilds.services import ChannelData, channel_sync
 from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility
 from summaries.services.usage import budget_check
 from summaries.window import SummaryWindow
-from summarybot.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from summarybot.errors import IdempotencyKeyReused, InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from webhooks.models import ApiKey
 
 logger = logging.getLogger(__name__)
@@ -63,13 +65,33 @@ class SummaryRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def request_fingerprint(request: SummaryRequest) -> str:
+    """What the request asks for, as a digest: two requests with one idempotency key must match on it."""
+    asked = {
+        "channel_id": request.channel_id,
+        "source": request.source,
+        "window": {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in request.window.as_job_fields().items()},
+        "format": request.format or "",
+        "language": request.language or "",
+        "visibility": request.visibility,
+        "delivery_mode": request.delivery_mode,
+    }
+    return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
 def _existing_job(request: SummaryRequest) -> SummaryJob | None:
     if request.interaction_id is not None:
         job = SummaryJob.objects.filter(interaction_id=request.interaction_id).first()
         if job is not None:
             return job
     if request.idempotency_key:
-        return SummaryJob.objects.filter(guild_id=request.guild_id, idempotency_key=request.idempotency_key).first()
+        job = SummaryJob.objects.filter(guild_id=request.guild_id, idempotency_key=request.idempotency_key).first()
+        if job is not None and job.request_fingerprint and job.request_fingerprint != request_fingerprint(request):
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+                details={"summary_id": str(job.pk)},
+            )
+        return job
     return None
 
 
@@ -218,6 +240,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         visibility=request.visibility,
         delivery_mode=request.delivery_mode,
         idempotency_key=request.idempotency_key or None,
+        request_fingerprint=request_fingerprint(request) if request.idempotency_key else "",
         interaction_id=request.interaction_id,
         application_id=request.application_id,
         interaction_token=request.interaction_token,

@@ -25,7 +25,14 @@ from summaries.services.jobs import (
     summary_request,
 )
 from summaries.window import SummaryWindow
-from summarybot.errors import BudgetExceeded, InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from summarybot.errors import (
+    BudgetExceeded,
+    IdempotencyKeyReused,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+)
 from tests.factories import ChannelFactory, GuildFactory, ScheduleFactory, SummaryJobFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +81,25 @@ def test_same_idempotency_key_returns_the_first_job():
         request=SummaryRequest(guild_id=channel.guild_id, channel_id=channel.id, source="api", idempotency_key="zap-1")
     )
     assert not created and again.pk == first.pk
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused_not_answered_with_the_first():
+    channel = ChannelFactory()
+    other = ChannelFactory(guild=channel.guild)
+
+    def ask(channel_id: int, window: SummaryWindow) -> SummaryJob:
+        job, _ = summary_request(request=SummaryRequest(
+            guild_id=channel.guild_id, channel_id=channel_id, source="api", idempotency_key="zap-2", window=window,
+        ))
+        return job
+
+    first = ask(channel.id, SummaryWindow.hours(6))
+    assert ask(channel.id, SummaryWindow.hours(6)).pk == first.pk
+    for channel_id, window in [(channel.id, SummaryWindow.hours(7)), (other.id, SummaryWindow.hours(6))]:
+        with pytest.raises(IdempotencyKeyReused) as refused:
+            ask(channel_id, window)
+        assert refused.value.http_status == 422 and refused.value.details == {"summary_id": str(first.pk)}
+    assert SummaryJob.objects.count() == 1
 
 
 @pytest.mark.parametrize(

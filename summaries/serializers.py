@@ -1,0 +1,175 @@
+"""The REST API's shapes for summaries: what a request may say, and what a summary looks like.
+
+Input serializers only parse and check shapes; the rules (channel settings, limits, idempotency) are the
+service's. Snowflakes are accepted as numbers or strings and returned as strings (JavaScript loses
+precision above 2^53).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from guilds.models import SummaryFormat, validate_language
+from summaries.selectors import API_STATUSES
+from summaries.window import SummaryWindow
+from summarybot.errors import InvalidInput
+
+MAX_SNOWFLAKE = 2**63 - 1
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "example": "1100000000000000001"})
+class SnowflakeField(serializers.Field):
+    default_error_messages = {"invalid": "Must be a Discord id (a positive integer, as a number or a string)."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        text = str(data).strip()
+        if not text.isdigit() or not 0 < int(text) <= MAX_SNOWFLAKE:
+            self.fail("invalid")
+        return int(text)
+
+    def to_representation(self, value: int) -> str:
+        return str(value)
+
+
+def _time_or_id(value: Any, field: str) -> datetime | int:
+    """`after`/`before`: a message id (digits) or an ISO 8601 time (no offset means UTC)."""
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.strip().isdigit():
+        return SnowflakeField().run_validation(value)
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        raise serializers.ValidationError({field: "Must be a message id or an ISO 8601 time."})
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class SummaryCreateInput(serializers.Serializer):
+    """One channel and one window: `hours`, or `messages` (a count), or `after` (with an optional `before`);
+    none of them means the last messages (200). `before` alone ends a count or hours window at a message."""
+
+    channel_id = SnowflakeField(help_text="A channel or thread of the key's server")
+    hours = serializers.IntegerField(required=False, min_value=1, max_value=168)
+    messages = serializers.JSONField(
+        required=False,
+        help_text="How many of the latest messages (a count). A list of posted messages is not supported yet.",
+    )
+    after = serializers.JSONField(required=False, help_text="A message id or an ISO time: start after it")
+    before = serializers.JSONField(required=False, help_text="A message id or an ISO time: end before it")
+    format = serializers.ChoiceField(choices=SummaryFormat.choices, required=False)
+    language = serializers.CharField(required=False, max_length=16, validators=[validate_language])
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate_messages(self, value: Any) -> int:
+        if isinstance(value, list):
+            raise serializers.ValidationError(
+                "Summarizing posted messages (a list) is not supported yet; give a channel_id and a count instead."
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise serializers.ValidationError("Must be a positive count of messages.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        after = _time_or_id(attrs["after"], "after") if "after" in attrs else None
+        before = _time_or_id(attrs["before"], "before") if "before" in attrs else None
+        hours, count = attrs.get("hours"), attrs.get("messages")
+        if after is not None and hours is not None:
+            raise serializers.ValidationError({"after": "Give one window: hours, or after/before, not both."})
+        if isinstance(after, datetime) != isinstance(before, datetime) and after is not None and before is not None:
+            raise serializers.ValidationError({"before": "after and before must both be times or both message ids."})
+        if isinstance(before, datetime) and after is None:
+            raise serializers.ValidationError({"before": "A time for before needs a time for after."})
+        before_id = before if isinstance(before, int) else None
+        try:
+            if isinstance(after, datetime):
+                window = SummaryWindow.range(after, before if isinstance(before, datetime) else None, limit=count)
+            elif after is not None:
+                # `after` is exclusive; a from-message window includes its first message.
+                window = SummaryWindow.from_message(after + 1, limit=count, before_message_id=before_id)
+            elif hours is not None:
+                window = SummaryWindow.hours(hours, limit=count, before_message_id=before_id)
+            else:
+                window = SummaryWindow.count(count, before_message_id=before_id)
+        except InvalidInput as exc:
+            raise serializers.ValidationError({"non_field_errors": [exc.message]}) from None
+        return {
+            "channel_id": attrs["channel_id"],
+            "window": window,
+            "format": attrs.get("format"),
+            "language": attrs.get("language"),
+        }
+
+
+class SummaryListFilter(serializers.Serializer):
+    channel_id = SnowflakeField(required=False)
+    status = serializers.ChoiceField(choices=list(API_STATUSES), required=False)
+    since = serializers.DateTimeField(required=False, help_text="Only summaries asked for at or after this time")
+    cursor = serializers.CharField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+
+class SummaryItemOutput(serializers.Serializer):
+    section = serializers.CharField()
+    text = serializers.CharField()
+    message_ids = serializers.ListField(child=serializers.CharField(), help_text="Cited Discord message ids")
+    links = serializers.ListField(child=serializers.URLField(), help_text="Jump links to the cited messages")
+    owner = serializers.CharField(allow_null=True)
+    unverified = serializers.BooleanField()
+
+
+class UsageOutput(serializers.Serializer):
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    llm_calls = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(max_digits=12, decimal_places=6)
+    model = serializers.CharField()
+
+
+class ErrorOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SummaryBriefOutput(serializers.Serializer):
+    """A summary in a list: fetch it by id for its markdown and items."""
+
+    id = serializers.UUIDField()
+    url = serializers.URLField()
+    channel_id = SnowflakeField()
+    status = serializers.ChoiceField(choices=list(API_STATUSES))
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    format = serializers.CharField()
+    language = serializers.CharField()
+    usage = UsageOutput(allow_null=True)
+    error = ErrorOutput(allow_null=True)
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class SummaryOutput(SummaryBriefOutput):
+    markdown = serializers.CharField(allow_null=True)
+    items = SummaryItemOutput(many=True)
+
+
+class MonthUsageOutput(serializers.Serializer):
+    month_start = serializers.DateField()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    tokens = serializers.IntegerField()
+    llm_calls = serializers.IntegerField()
+    summaries = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(max_digits=14, decimal_places=6)
+    token_budget = serializers.IntegerField(allow_null=True)
+    tokens_left = serializers.IntegerField(allow_null=True)
+    cost_budget_usd = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
