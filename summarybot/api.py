@@ -74,7 +74,7 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def _too_large() -> PayloadTooLarge:
+def too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes.")
 
 
@@ -85,7 +85,7 @@ class LimitedJSONParser(parsers.JSONParser):
         limit = settings.API_MAX_BODY_BYTES
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
-            raise _too_large()
+            raise too_large()
         try:
             return json.loads(body.decode("utf-8")) if body else {}
         except (UnicodeDecodeError, ValueError) as exc:
@@ -106,7 +106,7 @@ class ApiView(APIView):
         except ValueError:
             declared = 0
         if declared > settings.API_MAX_BODY_BYTES:
-            raise _too_large()
+            raise too_large()
         super().initial(request, *args, **kwargs)
 
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:

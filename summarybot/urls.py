@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **_public), name="api-docs"),
     path("api/v1/", include("summaries.urls")),
     re_path(r"^api/", api_not_found),
+    path("webhooks/", include("webhooks.urls")),
 ]

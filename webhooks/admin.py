@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webhooks import services
-from webhooks.models import ApiKey, Delivery, WebhookDestination
+from webhooks.models import ApiKey, Delivery, InboundEvent, InboundSecret, WebhookDestination
 
 
 @admin.register(ApiKey)
@@ -71,6 +71,38 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("message_id", "=summary__id", "destination__name")
     list_select_related = ("destination",)
     readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(InboundSecret)
+class InboundSecretAdmin(admin.ModelAdmin):
+    list_display = ("name", "guild", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "=guild__id", "guild__name")
+    list_select_related = ("guild",)
+    # Created with `manage.py inbound_secret create` (shown once); the admin can only inspect and revoke.
+    exclude = ("secret",)
+    readonly_fields = ("guild", "created_at", "updated_at", "revoked_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected inbound secrets")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[InboundSecret]) -> None:
+        revoked = sum(services.inbound_secret_revoke(inbound_secret=s) for s in queryset)
+        self.message_user(request, f"Revoked {revoked} secret(s).", messages.SUCCESS)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = ("webhook_id", "event_type", "guild", "status_code", "job", "created_at")
+    list_filter = ("event_type",)
+    search_fields = ("webhook_id", "=guild__id")
+    list_select_related = ("guild",)
+    readonly_fields = [f.name for f in InboundEvent._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

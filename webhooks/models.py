@@ -135,3 +135,48 @@ class Delivery(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"delivery {self.message_id} → {self.destination_id} ({self.status})"
+
+
+class InboundSecret(TimeStampedModel):
+    """A guild's signing secret for inbound webhooks (`whsec_…`), encrypted at rest; shown once at creation.
+
+    A guild may hold several active secrets at once so a sender can rotate: create the new one, switch the
+    sender, revoke the old one.
+    """
+
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="inbound_secrets")
+    name = models.CharField(max_length=100)
+    secret = EncryptedTextField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Verification loads a guild's active secrets; the command lists a guild's secrets.
+            models.Index(fields=["guild", "revoked_at"], name="webhooks_inbsecret_guild_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (inbound secret {self.pk} of guild {self.guild_id})"
+
+
+class InboundEvent(TimeStampedModel):
+    """One inbound webhook that was acted on, keyed by its `webhook-id`: a replay is answered from here."""
+
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="inbound_events")
+    webhook_id = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=64)
+    secret = models.ForeignKey(InboundSecret, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    job = models.ForeignKey(
+        "summaries.SummaryJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_events"
+    )
+    # The first answer's status and body, returned again to a replay.
+    status_code = models.PositiveSmallIntegerField()
+    result = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "webhook_id"], name="webhooks_inboundevent_unique_webhook_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbound {self.event_type} {self.webhook_id} (guild {self.guild_id})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from dataclasses import dataclass
@@ -14,11 +15,12 @@ from django.utils import timezone
 from guilds.models import Guild
 from summarybot.crypto import keyed_digest
 from summarybot.errors import InvalidInput, PermissionDenied
-from webhooks.models import ApiKey, ApiScope, WebhookDestination
+from webhooks.models import ApiKey, ApiScope, InboundSecret, WebhookDestination
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sbk_"
+INBOUND_SECRET_PREFIX = "whsec_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -91,6 +93,38 @@ def api_key_revoke(*, api_key: ApiKey) -> bool:
     api_key.refresh_from_db(fields=["revoked_at"])
     if changed:
         logger.info("api key revoked", extra={"guild_id": api_key.guild_id, "key_prefix": api_key.prefix})
+    return bool(changed)
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    inbound_secret: InboundSecret
+    plaintext: str  # shown once; stored encrypted
+
+
+def inbound_secret_create(*, guild: Guild, name: str) -> IssuedSecret:
+    """A new `whsec_<base64 of 32 random bytes>` signing secret for the guild's inbound webhooks."""
+    if not name.strip():
+        raise InvalidInput("An inbound secret needs a name.")
+    plaintext = INBOUND_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+    inbound_secret = InboundSecret(guild=guild, name=name.strip(), secret=plaintext)
+    inbound_secret.full_clean()
+    inbound_secret.save()
+    logger.info("inbound secret created", extra={"guild_id": guild.id, "inbound_secret_id": inbound_secret.pk})
+    return IssuedSecret(inbound_secret=inbound_secret, plaintext=plaintext)
+
+
+def inbound_secret_revoke(*, inbound_secret: InboundSecret) -> bool:
+    """Revoke; returns False when it was already revoked."""
+    changed = InboundSecret.objects.filter(pk=inbound_secret.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    inbound_secret.refresh_from_db(fields=["revoked_at"])
+    if changed:
+        logger.info(
+            "inbound secret revoked",
+            extra={"guild_id": inbound_secret.guild_id, "inbound_secret_id": inbound_secret.pk},
+        )
     return bool(changed)
 
 

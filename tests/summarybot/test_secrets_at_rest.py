@@ -14,8 +14,8 @@ from guilds.models import Guild
 from summaries.models import SummaryJob
 from summarybot import crypto
 from tests.factories import GuildFactory, SummaryJobFactory, WebhookDestinationFactory
-from webhooks.models import WebhookDestination
-from webhooks.services import api_key_issue
+from webhooks.models import InboundSecret, WebhookDestination
+from webhooks.services import api_key_issue, inbound_secret_create
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,7 @@ ENCRYPTED_COLUMNS = [
 
 def test_rotate_encryption_keys_reencrypts_every_field_so_the_old_key_can_go(settings):
     guild, destination, job = _every_secret()
+    inbound = inbound_secret_create(guild=guild, name="sender")
     GuildFactory()  # an empty secret stays empty and is not counted
     old_key, new_key = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
@@ -127,21 +128,24 @@ def test_rotate_encryption_keys_reencrypts_every_field_so_the_old_key_can_go(set
     assert "guilds.Guild.llm_api_key: 1 re-encrypted, 0 already under the first key" in report
     assert "webhooks.WebhookDestination.headers: 1 re-encrypted" in report
     assert "summaries.SummaryJob.interaction_token: 1 re-encrypted" in report
-    assert "Total: 5 re-encrypted in 5 fields." in report
+    assert "webhooks.InboundSecret.secret: 1 re-encrypted" in report
+    assert "Total: 6 re-encrypted in 6 fields." in report
     pks = {"guilds_guild": guild.pk, "webhooks_webhookdestination": destination.pk, "summaries_summaryjob": job.pk.hex}
     for table, column in ENCRYPTED_COLUMNS:
         Fernet(new_key.encode()).decrypt(raw_column(table, column, pks[table]).encode())  # under the new key
+    Fernet(new_key.encode()).decrypt(raw_column("webhooks_inboundsecret", "secret", inbound.inbound_secret.pk).encode())
 
     settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key removed
     assert Guild.objects.get(pk=guild.pk).llm_api_key == "sk-guild-key"
     loaded = WebhookDestination.objects.get(pk=destination.pk)
     assert (loaded.secret, loaded.credentials, loaded.headers) == ("whsec_x", {"token": "notion"}, {"X-Auth": "h"})
     assert SummaryJob.objects.get(pk=job.pk).interaction_token == "interaction-token"
+    assert InboundSecret.objects.get(pk=inbound.inbound_secret.pk).secret == inbound.plaintext
 
     # Resumable: a second run finds everything done.
     again = StringIO()
     call_command("rotate_encryption_keys", stdout=again)
-    assert "Total: 0 re-encrypted in 5 fields." in again.getvalue()
+    assert "Total: 0 re-encrypted in 6 fields." in again.getvalue()
     assert "guilds.Guild.llm_api_key: 0 re-encrypted, 1 already under the first key" in again.getvalue()
 
 
