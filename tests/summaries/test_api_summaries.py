@@ -309,6 +309,14 @@ def test_methods_a_resource_does_not_offer_are_refused(guild_channel, client):
     assert_envelope(client.delete("/api/v1/usage"), 401)  # still no answer at all without a key
 
 
+
+def test_options_describes_the_endpoint_to_any_valid_key_and_to_no_one_else(guild_channel, client):
+    # Fuzzing found OPTIONS answered "lacks the scope" to a valid key: it describes what the endpoint takes.
+    guild, _ = guild_channel
+    response = client.options("/api/v1/summaries", **auth(key_for(guild, ["usage:read"])))
+    assert response.status_code == 200 and response.json()["name"]
+    assert_envelope(client.options("/api/v1/summaries"), 401)
+
 # --- Tenant isolation: another guild's key sees nothing of this guild ---
 
 
