@@ -18,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from summaries.models import DeliveryMode, JobSource, SummaryJob, Visibility
+from summaries.models import JobSource, SummaryJob
 from summaries.selectors import api_status, api_summaries, api_summary_get, summary_cited_items
 from summaries.serializers import (
     MonthUsageOutput,
@@ -27,7 +27,7 @@ from summaries.serializers import (
     SummaryListFilter,
     SummaryOutput,
 )
-from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.services.jobs import integration_summary_request
 from summaries.services.usage import guild_usage
 from summarybot.api import ApiView, CursorPage
 from summarybot.errors import Conflict, InvalidInput
@@ -84,21 +84,12 @@ class SummaryListCreateView(ApiView):
         data = SummaryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         api_key = request.auth
-        job, created = summary_request(
-            request=SummaryRequest(
-                guild_id=api_key.guild_id,
-                channel_id=data.validated_data["channel_id"],
-                source=JobSource.API,
-                api_key=api_key,
-                window=data.validated_data["window"],
-                format=data.validated_data["format"],
-                language=data.validated_data["language"],
-                visibility=Visibility.PRIVATE,
-                # An API summary is read through the API (and destinations later), never posted to Discord.
-                delivery_mode=DeliveryMode.NONE,
-                idempotency_key=idempotency_key,
-                enforce_cooldown=False,
-            )
+        job, created = integration_summary_request(
+            guild_id=api_key.guild_id,
+            source=JobSource.API,
+            api_key=api_key,
+            idempotency_key=idempotency_key,
+            **data.validated_data,
         )
         body = _summary_data(job, request, full=False)
         return Response(

@@ -26,10 +26,10 @@ from django.db import IntegrityError, transaction
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from guilds.models import Guild
-from summaries.models import DeliveryMode, JobSource, Visibility
+from summaries.models import JobSource
 from summaries.selectors import api_status
 from summaries.serializers import SummaryCreateInput
-from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.services.jobs import integration_summary_request
 from summarybot.errors import InvalidInput
 from webhooks.models import InboundEvent, InboundSecret
 from webhooks.services import AuthenticationFailed
@@ -107,20 +107,7 @@ def _summary_requested(*, verified: Verified, data: Any) -> Handled:
     parsed = SummaryCreateInput(data=data)
     if not parsed.is_valid():
         raise InvalidInput("The event's data is not a valid summary request.", details=parsed.errors)
-    job, _ = summary_request(
-        request=SummaryRequest(
-            guild_id=verified.guild.id,
-            channel_id=parsed.validated_data["channel_id"],
-            source=JobSource.WEBHOOK,
-            window=parsed.validated_data["window"],
-            format=parsed.validated_data["format"],
-            language=parsed.validated_data["language"],
-            visibility=Visibility.PRIVATE,
-            # Read through the API (or delivered to destinations later), never posted to Discord.
-            delivery_mode=DeliveryMode.NONE,
-            enforce_cooldown=False,
-        )
-    )
+    job, _ = integration_summary_request(guild_id=verified.guild.id, source=JobSource.WEBHOOK, **parsed.validated_data)
     return 202, {"summary_id": str(job.pk), "status": api_status(job)}, job
 
 

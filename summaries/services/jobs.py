@@ -265,6 +265,36 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
     return job, True
 
 
+def integration_summary_request(
+    *,
+    guild_id: int,
+    source: str,
+    channel_id: int,
+    window: SummaryWindow,
+    format: str | None,
+    language: str | None,
+    api_key: ApiKey | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[SummaryJob, bool]:
+    """A summary asked for by an integration (REST API, inbound webhook): private, read back over the API
+    (or delivered to destinations), never posted to Discord, and with no member cooldown to apply."""
+    return summary_request(
+        request=SummaryRequest(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            source=source,
+            api_key=api_key,
+            window=window,
+            format=format,
+            language=language,
+            visibility=Visibility.PRIVATE,
+            delivery_mode=DeliveryMode.NONE,
+            idempotency_key=idempotency_key,
+            enforce_cooldown=False,
+        )
+    )
+
+
 def enqueue_job(*, job_id: Any) -> None:
     from django_q.tasks import async_task
 
