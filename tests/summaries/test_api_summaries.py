@@ -19,6 +19,7 @@ from guilds.models import Channel, Guild
 from summaries.models import DeliveryMode, JobSource, JobStatus, SummaryJob, UsageRecord
 from summaries.tasks import run_summary_job
 from summarybot.api import LimitedJSONParser, PayloadTooLarge
+from tests.api_support import assert_envelope
 from tests.factories import ChannelFactory, GuildFactory, SummaryFactory, SummaryJobFactory
 from tests.fakes.discord import FakeDiscord
 from webhooks.models import ApiKey
@@ -38,15 +39,6 @@ def auth(raw: str) -> dict[str, str]:
 
 def post(client, raw: str, body: object, **headers: str):  # type: ignore[no-untyped-def]
     return client.post("/api/v1/summaries", data=json.dumps(body), content_type="application/json", **auth(raw), **headers)
-
-
-def assert_envelope(response, status: int, code: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 # --- End to end: POST, the worker runs the job against the fake Discord, GET shows the cited summary ---

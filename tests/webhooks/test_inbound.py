@@ -17,6 +17,7 @@ from django.core.management import call_command
 from standardwebhooks.webhooks import Webhook
 
 from summaries.models import DeliveryMode, JobSource, SummaryJob
+from tests.api_support import assert_envelope
 from tests.factories import ChannelFactory, GuildFactory
 from webhooks.models import InboundEvent, InboundSecret
 from webhooks.services import inbound_secret_create, inbound_secret_revoke
@@ -47,15 +48,6 @@ def standard_headers(
 
 def send(client, guild_id: int, body: bytes, headers: dict[str, str]):  # type: ignore[no-untyped-def]
     return client.post(url(guild_id), data=body, content_type="application/json", **headers)
-
-
-def assert_envelope(response, status: int, code: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["message"]
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 def assert_not_verified(response) -> None:  # type: ignore[no-untyped-def]
