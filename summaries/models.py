@@ -66,7 +66,9 @@ class JobStatus(models.TextChoices):
 class SummaryJob(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="jobs")
-    channel_id = models.BigIntegerField(help_text="Channel, thread or forum post summarized")
+    channel_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Channel, thread or forum post summarized; empty for posted messages"
+    )
 
     # Who or what asked
     source = models.CharField(max_length=16, choices=JobSource.choices)
@@ -128,6 +130,11 @@ class SummaryJob(TimeStampedModel):
                 name="summaries_job_unique_idempotency_key",
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="summaries_job_progress_percent"),
+            # Only an integration can post its own messages instead of naming a channel.
+            models.CheckConstraint(
+                condition=Q(channel_id__isnull=False) | Q(source__in=["api", "webhook"]),
+                name="summaries_job_channel_unless_posted",
+            ),
             models.CheckConstraint(
                 condition=~Q(window_kind="count") | (Q(message_limit__isnull=False) & Q(message_limit__gte=1)), name="summaries_job_count_window_has_limit"
             ),
@@ -157,10 +164,27 @@ class SummaryJob(TimeStampedModel):
         return self.status in JobStatus.finished()
 
 
+class PostedTranscript(models.Model):
+    """The messages an integration posted for a job, instead of a channel (text that is not on Discord).
+
+    The text is kept until the summary is stored (a failed job can be retried), then erased; the ids stay,
+    so the summary's citations can name the messages as the integration knows them.
+    """
+
+    job = models.OneToOneField(SummaryJob, on_delete=models.CASCADE, primary_key=True, related_name="posted")
+    # [{author, content, timestamp, id}] in timestamp order; [] once summarized.
+    messages = models.JSONField(default=list, blank=True)
+    # Each message's id as the integration gave it (or its 1-based position), in the same order.
+    message_ids = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{len(self.message_ids)} posted messages for job {self.job_id}"
+
+
 class Summary(TimeStampedModel):
     job = models.OneToOneField(SummaryJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="summary")
     guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="summaries")
-    channel_id = models.BigIntegerField()
+    channel_id = models.BigIntegerField(null=True, blank=True, help_text="Empty for a summary of posted messages")
     format = models.CharField(max_length=16, choices=SummaryFormat.choices)
     language = models.CharField(max_length=16)
     provider = models.CharField(max_length=32)

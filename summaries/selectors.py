@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,9 +13,10 @@ from django.db.models import Q, QuerySet
 
 from guilds.models import Channel, Guild, MemberOptOut
 from summaries.engine.options import SummaryOptions
+from summaries.engine.posted import PostedMessage
 from summaries.engine.render.points import citation_urls
 from summaries.engine.types import SummaryItem, SummaryResult, Usage
-from summaries.models import JobSource, JobStatus, Summary, SummaryJob, Visibility
+from summaries.models import JobSource, JobStatus, PostedTranscript, Summary, SummaryJob, Visibility
 from summarybot.errors import NotFound
 
 
@@ -24,7 +26,7 @@ def opted_out_user_ids(*, guild_id: int) -> frozenset[int]:
     )
 
 
-def summary_options(*, guild: Guild, channel_id: int, format: str, language: str, model: str,
+def summary_options(*, guild: Guild, channel_id: int | None, format: str, language: str, model: str,
                     context_tokens: int | None) -> SummaryOptions:
     """The engine's options for one summary: guild settings, the channel's overrides, operator limits."""
     channel = Channel.objects.filter(pk=channel_id, guild=guild).first()
@@ -135,14 +137,31 @@ def api_summary_get(*, guild_id: int, summary_id: str) -> SummaryJob:
     return job
 
 
+def posted_messages(*, job: SummaryJob) -> list[PostedMessage] | None:
+    """The messages an integration posted for the job (None: it reads a channel; [] once summarized)."""
+    posted = PostedTranscript.objects.filter(job=job).first()
+    return None if posted is None else [PostedMessage.from_dict(message) for message in posted.messages]
+
+
+def _cited_ids(summary: Summary) -> Callable[[int], str]:
+    """How a cited message is named: its Discord id, or for posted messages the id the integration gave."""
+    if summary.channel_id is not None or summary.job_id is None:
+        return str
+    posted = PostedTranscript.objects.filter(job_id=summary.job_id).values_list("message_ids", flat=True).first()
+    if not posted:
+        return str
+    return lambda position: posted[position - 1] if 0 < position <= len(posted) else str(position)
+
+
 def summary_cited_items(*, summary: Summary) -> list[dict[str, Any]]:
     """The summary's points, each with the jump links of the messages it cites."""
     result = summary_result(summary=summary)
+    name = _cited_ids(summary)
     return [
         {
             "section": item.section,
             "text": item.text,
-            "message_ids": [str(message_id) for message_id in item.message_ids],
+            "message_ids": [name(message_id) for message_id in item.message_ids],
             "links": citation_urls(result, item, len(item.message_ids)),
             "owner": item.owner,
             "unverified": item.unverified,

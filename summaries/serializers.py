@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from guilds.models import SummaryFormat, validate_language
+from summaries.engine.posted import PostedMessage
 from summaries.selectors import API_STATUSES
 from summaries.window import SummaryWindow
 from summarybot.errors import InvalidInput
@@ -38,6 +40,31 @@ class SnowflakeField(serializers.Field):
         return str(value)
 
 
+def _posted_messages(value: list[Any]) -> list[PostedMessage]:
+    """The posted list, checked whole (errors name the message's index), in timestamp order."""
+    limit = settings.SUMMARY_MAX_WINDOW_MESSAGES
+    if not value:
+        raise serializers.ValidationError("The list of messages is empty.")
+    if len(value) > limit:
+        raise serializers.ValidationError(f"At most {limit:,} messages can be posted in one request.")
+    parsed = PostedMessageInput(data=value, many=True)
+    if not parsed.is_valid():
+        errors = parsed.errors
+        by_index = errors.items() if isinstance(errors, dict) else enumerate(errors)
+        raise serializers.ValidationError({str(index): error for index, error in by_index if error})
+    ids = [item["id"] for item in parsed.validated_data if item.get("id")]
+    if len(ids) != len(set(ids)):
+        raise serializers.ValidationError("Two messages have the same id; ids must be unique.")
+    if ids and len(ids) != len(value):
+        raise serializers.ValidationError("Give every message an id, or none.")
+    messages = [
+        PostedMessage(author=item["author"], content=item["content"], timestamp=item["timestamp"], id=item.get("id", ""))
+        for item in parsed.validated_data
+    ]
+    # The engine reads a conversation in time order; a stable sort keeps the given order of equal times.
+    return sorted(messages, key=lambda message: message.timestamp)
+
+
 def _time_or_id(value: Any, field: str) -> datetime | int:
     """`after`/`before`: a message id (digits) or an ISO 8601 time (no offset means UTC)."""
     if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.strip().isdigit():
@@ -48,15 +75,54 @@ def _time_or_id(value: Any, field: str) -> datetime | int:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+MAX_POSTED_CONTENT = 4000
+MAX_POSTED_ID = 64
+
+
+class PostedMessageInput(serializers.Serializer):
+    """One message of a conversation that is not on Discord."""
+
+    author = serializers.CharField(max_length=100, help_text="Who wrote it (a name)")
+    content = serializers.CharField(max_length=MAX_POSTED_CONTENT, allow_blank=True, trim_whitespace=False)
+    timestamp = serializers.DateTimeField(default_timezone=UTC, help_text="ISO 8601; no offset means UTC")
+    id = serializers.CharField(
+        required=False, max_length=MAX_POSTED_ID, help_text="Your id for it: citations name it (default: its position)"
+    )
+
+
+_POSTED_MESSAGE_SCHEMA = {
+    "type": "object",
+    "required": ["author", "content", "timestamp"],
+    "properties": {
+        "author": {"type": "string", "minLength": 1, "maxLength": 100},
+        "content": {"type": "string", "maxLength": MAX_POSTED_CONTENT},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "id": {"type": "string", "maxLength": MAX_POSTED_ID, "description": "Your id for it; citations name it"},
+    },
+}
+
+
+@extend_schema_field({
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "description": "How many of the channel's latest messages"},
+        {"type": "array", "items": _POSTED_MESSAGE_SCHEMA, "minItems": 1,
+         "description": "Messages to summarize instead of a channel"},
+    ]
+})
+class CountOrMessagesField(serializers.JSONField):
+    pass
+
+
 class SummaryCreateInput(serializers.Serializer):
     """One channel and one window: `hours`, or `messages` (a count), or `after` (with an optional `before`);
-    none of them means the last messages (200). `before` alone ends a count or hours window at a message."""
+    none of them means the last messages (200). `before` alone ends a count or hours window at a message.
+    Or, instead of a channel, `messages` as a list: the conversation to summarize, posted in the request."""
 
-    channel_id = SnowflakeField(help_text="A channel or thread of the key's server")
+    channel_id = SnowflakeField(required=False, help_text="A channel or thread of the key's server")
     hours = serializers.IntegerField(required=False, min_value=1, max_value=168)
-    messages = serializers.JSONField(
+    messages = CountOrMessagesField(
         required=False,
-        help_text="How many of the latest messages (a count). A list of posted messages is not supported yet.",
+        help_text="A count of the channel's latest messages, or a list of messages to summarize instead of a channel",
     )
     after = serializers.JSONField(required=False, help_text="A message id or an ISO time: start after it")
     before = serializers.JSONField(required=False, help_text="A message id or an ISO time: end before it")
@@ -71,16 +137,36 @@ class SummaryCreateInput(serializers.Serializer):
             raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
 
-    def validate_messages(self, value: Any) -> int:
+    def validate_messages(self, value: Any) -> int | list[PostedMessage]:
         if isinstance(value, list):
-            raise serializers.ValidationError(
-                "Summarizing posted messages (a list) is not supported yet; give a channel_id and a count instead."
-            )
+            return _posted_messages(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise serializers.ValidationError("Must be a positive count of messages.")
+            raise serializers.ValidationError("Must be a positive count of messages, or a list of messages.")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(attrs.get("messages"), list):
+            return self._posted(attrs)
+        if "channel_id" not in attrs:
+            raise serializers.ValidationError({"channel_id": "Name a channel, or post a list of messages."})
+        return self._channel(attrs)
+
+    def _posted(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        clashing = sorted({"channel_id", "hours", "after", "before"} & set(attrs))
+        if clashing:
+            raise serializers.ValidationError(
+                {name: "Posted messages are summarized whole: no channel or window with them." for name in clashing}
+            )
+        posted = attrs["messages"]
+        return {
+            "channel_id": None,
+            "window": SummaryWindow.count(len(posted)),
+            "posted": posted,
+            "format": attrs.get("format"),
+            "language": attrs.get("language"),
+        }
+
+    def _channel(self, attrs: dict[str, Any]) -> dict[str, Any]:
         after = _time_or_id(attrs["after"], "after") if "after" in attrs else None
         before = _time_or_id(attrs["before"], "before") if "before" in attrs else None
         hours, count = attrs.get("hours"), attrs.get("messages")
@@ -146,7 +232,7 @@ class SummaryBriefOutput(serializers.Serializer):
 
     id = serializers.UUIDField()
     url = serializers.URLField()
-    channel_id = SnowflakeField()
+    channel_id = SnowflakeField(allow_null=True, help_text="null for a summary of posted messages")
     status = serializers.ChoiceField(choices=list(API_STATUSES))
     progress = serializers.IntegerField(min_value=0, max_value=100)
     format = serializers.CharField()

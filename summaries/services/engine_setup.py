@@ -19,7 +19,7 @@ class EngineSetup(NamedTuple):  # a tuple, so callers can write `provider, optio
 
 
 def engine_setup(
-    *, guild: Guild, channel_id: int, format: str, language: str, provider: str | None = None
+    *, guild: Guild, channel_id: int | None, format: str, language: str, provider: str | None = None
 ) -> EngineSetup:
     """The guild's own endpoint, key and model when it brought them, ours otherwise; the options carry the
     model actually used, so the plan, the prices and the stored summary all name the same model.

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,8 @@ from django.utils import timezone
 from guilds.models import Channel, ChannelKind, Guild
 from guilds.selectors import guild_get
 from guilds.services import ChannelData, channel_sync
-from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility
+from summaries.engine.posted import PostedMessage, external_ids
+from summaries.models import DeliveryMode, JobSource, JobStatus, PostedTranscript, Schedule, SummaryJob, Visibility
 from summaries.services.usage import budget_check
 from summaries.window import SummaryWindow
 from summarybot.errors import IdempotencyKeyReused, InvalidInput, LimitExceeded, NotFound, PermissionDenied
@@ -42,7 +43,8 @@ class ClaimLost(Exception):  # noqa: N818  a signal to stop quietly, not an erro
 @dataclass(frozen=True)
 class SummaryRequest:
     guild_id: int
-    channel_id: int
+    # None with `posted`: an integration's own messages instead of a channel.
+    channel_id: int | None
     source: str
     requested_by_user_id: int | None = None
     api_key: ApiKey | None = None
@@ -62,6 +64,7 @@ class SummaryRequest:
     reply_channel_id: int | None = None
     # What the front door just saw of the channel on Discord: mirrored first when the mirror lacks it.
     channel_seen: ChannelData | None = None
+    posted: tuple[PostedMessage, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -76,6 +79,8 @@ def request_fingerprint(request: SummaryRequest) -> str:
         "visibility": request.visibility,
         "delivery_mode": request.delivery_mode,
     }
+    if request.posted is not None:
+        asked["posted"] = [message.to_dict() for message in request.posted]
     return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
 
 
@@ -93,6 +98,29 @@ def _existing_job(request: SummaryRequest) -> SummaryJob | None:
             )
         return job
     return None
+
+
+def _check_source(guild: Guild, request: SummaryRequest) -> Channel | None:
+    """What is summarized, checked: the channel's row, or None for an integration's posted messages."""
+    if request.posted is None:
+        if request.channel_id is None:
+            raise InvalidInput("Name a channel (channel_id) or post the messages to summarize.")
+        return _check_channel(guild, request.channel_id, request.channel_seen)
+    if request.channel_id is not None:
+        raise InvalidInput("Give a channel or posted messages, not both.")
+    if request.source not in (JobSource.API, JobSource.WEBHOOK):
+        raise InvalidInput("Only an integration (the REST API or an inbound webhook) can post messages to summarize.")
+    if not request.posted:
+        raise InvalidInput("There are no messages to summarize.")
+    if len(request.posted) > settings.SUMMARY_MAX_WINDOW_MESSAGES:
+        raise InvalidInput(f"At most {settings.SUMMARY_MAX_WINDOW_MESSAGES:,} messages can be posted in one request.")
+    return None
+
+
+def _posted_store(job: SummaryJob, posted: tuple[PostedMessage, ...]) -> None:
+    PostedTranscript.objects.create(
+        job=job, messages=[message.to_dict() for message in posted], message_ids=external_ids(posted)
+    )
 
 
 def _check_channel(guild: Guild, channel_id: int, seen: ChannelData | None = None) -> Channel:
@@ -216,7 +244,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         return existing, False
 
     guild = guild_get(guild_id=request.guild_id)
-    channel = _check_channel(guild, request.channel_id, request.channel_seen)
+    channel = _check_source(guild, request)
     request.window.check_requester(request.requested_by_user_id)
     _check_limits(guild, request)
 
@@ -226,7 +254,8 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         raise InvalidInput(f"delivery must be one of: {', '.join(DeliveryMode.values)}.")
     if request.source not in JobSource.values:
         raise InvalidInput(f"Unknown source {request.source!r}.")
-    _check_audience(guild, channel, request)
+    if channel is not None:
+        _check_audience(guild, channel, request)
 
     job = SummaryJob(
         guild=guild,
@@ -235,8 +264,8 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         requested_by_user_id=request.requested_by_user_id,
         api_key=request.api_key,
         schedule=request.schedule,
-        format=request.format or channel.format_override or guild.default_format,
-        language=request.language or channel.language_override or guild.default_language,
+        format=request.format or (channel and channel.format_override) or guild.default_format,
+        language=request.language or (channel and channel.language_override) or guild.default_language,
         visibility=request.visibility,
         delivery_mode=request.delivery_mode,
         idempotency_key=request.idempotency_key or None,
@@ -254,6 +283,8 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
     try:
         with transaction.atomic():
             job.save()
+            if request.posted is not None:
+                _posted_store(job, request.posted)
             transaction.on_commit(lambda: enqueue_job(job_id=job.pk))
     except IntegrityError:
         # Two deliveries of the same interaction or key raced: the other one won, use its job.
@@ -269,19 +300,24 @@ def integration_summary_request(
     *,
     guild_id: int,
     source: str,
-    channel_id: int,
+    channel_id: int | None,
     window: SummaryWindow,
     format: str | None,
     language: str | None,
+    posted: Sequence[PostedMessage] | None = None,
     api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[SummaryJob, bool]:
     """A summary asked for by an integration (REST API, inbound webhook): private, read back over the API
-    (or delivered to destinations), never posted to Discord, and with no member cooldown to apply."""
+    (or delivered to destinations), never posted to Discord, and with no member cooldown to apply.
+
+    `posted`, instead of a channel: messages that are not on Discord (a Notion page's comments, a chat log).
+    """
     return summary_request(
         request=SummaryRequest(
             guild_id=guild_id,
             channel_id=channel_id,
+            posted=tuple(posted) if posted is not None else None,
             source=source,
             api_key=api_key,
             window=window,
@@ -321,8 +357,13 @@ def job_retry(*, job: SummaryJob) -> SummaryJob:
         interaction_token=job.interaction_token,
         parent=job,
     )
+    posted = PostedTranscript.objects.filter(job=job).first()
+    if posted is not None and not posted.messages:
+        raise InvalidInput("The posted messages of this summary were erased once it was made; post them again.")
     with transaction.atomic():
         retry.save()
+        if posted is not None:
+            PostedTranscript.objects.create(job=retry, messages=posted.messages, message_ids=posted.message_ids)
         transaction.on_commit(lambda: enqueue_job(job_id=retry.pk))
     logger.info("summary job retried", extra={"job_id": str(retry.pk), "parent_id": str(job.pk)})
     return retry

@@ -14,11 +14,13 @@ stops quietly. LLM usage is recorded call by call, so a killed attempt's spend i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
 import threading
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +34,10 @@ from summaries.chunk_cache import DjangoChunkCache
 from summaries.engine.costs import cost_usd
 from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
+from summaries.engine.posted import chat_messages
 from summaries.engine.types import CallUsage, ChatMessage, SummaryResult
 from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob
-from summaries.selectors import last_summary_in_channel
+from summaries.selectors import last_summary_in_channel, posted_messages
 from summaries.services import discord_results
 from summaries.services.engine_setup import engine_setup
 from summaries.services.jobs import (
@@ -81,6 +84,7 @@ class _Fetched:
     messages: list[ChatMessage]
     channel_name: str
     window_capped: bool
+    posted: bool = False
 
 
 def job_run(*, job_id: Any) -> str:
@@ -251,10 +255,26 @@ def _tell_requester(job: SummaryJob) -> None:
 def _produce(job: SummaryJob) -> Summary:
     guild = job.guild
     provider, options = engine_setup(guild=guild, channel_id=job.channel_id, format=job.format, language=job.language)
-    after_id = _since_last_summary(job)
+    posted = _posted(job)
+    after_id = _since_last_summary(job) if posted is None else None
     progress = _Progress()
-    result, fetched = asyncio.run(_fetch_and_summarize(job, guild, provider, options, after_id, progress))
+    result, fetched = asyncio.run(_fetch_and_summarize(job, guild, provider, options, after_id, progress, posted))
+    if posted is not None:
+        # The engine numbered the posted messages itself; nothing it cites lives on Discord, so no jump links.
+        result = dataclasses.replace(result, channel_id=None, message_channels={})
     return _store(job, result, fetched)
+
+
+def _posted(job: SummaryJob) -> _Fetched | None:
+    """An integration's posted messages, as if fetched; None for a job that reads a channel."""
+    if job.channel_id is not None:
+        return None
+    posted = posted_messages(job=job)
+    if not posted:
+        raise InvalidInput("The posted messages of this summary are gone (erased once summarized); post them again.")
+    return _Fetched(
+        messages=chat_messages(posted, guild_id=job.guild_id), channel_name="", window_capped=False, posted=True
+    )
 
 
 def _record_call(*, job: SummaryJob, provider_name: str, model: str, call: CallUsage, options: Any) -> None:
@@ -276,15 +296,22 @@ def _since_last_summary(job: SummaryJob) -> int | None:
 
 
 async def _fetch_and_summarize(
-    job: SummaryJob, guild: Guild, provider: Any, options: Any, after_id: int | None, progress: _Progress
+    job: SummaryJob, guild: Guild, provider: Any, options: Any, after_id: int | None, progress: _Progress,
+    posted: _Fetched | None,
 ) -> tuple[SummaryResult, _Fetched]:
     stop = asyncio.Event()
-    async with DiscordRest() as rest:
+    async with AsyncExitStack() as stack:
+        # Posted messages need no Discord at all: an API-only deployment has no bot token.
+        rest = None if posted is not None else await stack.enter_async_context(DiscordRest())
         work = asyncio.current_task()
         assert work is not None
         flusher = asyncio.create_task(_flush_progress(job, progress, stop, rest, work))
         try:
-            fetched = await _fetch(job, rest, after_id, progress)
+            if posted is not None:
+                fetched = posted
+            else:
+                assert rest is not None
+                fetched = await _fetch(job, rest, after_id, progress)
 
             async def check_budget(planned: Estimate) -> None:
                 # On the plan summarize() will run: one preparation per job, and the budget sees its cost.
@@ -390,7 +417,7 @@ async def _since_member_last_message(
 
 
 async def _flush_progress(
-    job: SummaryJob, progress: _Progress, stop: asyncio.Event, rest: DiscordRest, work: asyncio.Task[Any]
+    job: SummaryJob, progress: _Progress, stop: asyncio.Event, rest: DiscordRest | None, work: asyncio.Task[Any]
 ) -> bool:
     """Heartbeat + progress, every PROGRESS_INTERVAL: the job row, the dashboard group, the Discord response.
 
@@ -416,7 +443,7 @@ async def _flush_progress(
             progress.flushed = progress.version
             await _publish(job.pk, status=progress.status, percent=progress.percent, detail=progress.detail)
             # Discord edits share a rate limit with the result: at most one every 3 s.
-            if time.monotonic() - last_discord_edit >= 3:
+            if rest is not None and time.monotonic() - last_discord_edit >= 3:
                 last_discord_edit = time.monotonic()
                 await discord_results.show_progress(job=job, rest=rest, detail=progress.detail, percent=progress.percent)
         if stop.is_set():
@@ -444,6 +471,6 @@ def _publish_sync(job: SummaryJob) -> None:
 def _store(job: SummaryJob, result: SummaryResult, fetched: _Fetched) -> Summary:
     return summary_store(
         guild_id=job.guild_id, channel_id=job.channel_id, result=result, messages=fetched.messages,
-        title=f"Summary of #{fetched.channel_name}", job=job, window_capped=fetched.window_capped,
-        calls_recorded=True,
+        title="Summary of the posted messages" if fetched.posted else f"Summary of #{fetched.channel_name}",
+        job=job, window_capped=fetched.window_capped, calls_recorded=True,
     )

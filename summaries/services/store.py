@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from summaries.engine.render.markdown import render_markdown
 from summaries.engine.types import ChatMessage, SummaryResult
-from summaries.models import Summary, SummaryCitation, SummaryJob
+from summaries.models import PostedTranscript, Summary, SummaryCitation, SummaryJob
 from summaries.services.usage import usage_record
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def summary_store(
     *,
     guild_id: int,
-    channel_id: int,
+    channel_id: int | None,
     result: SummaryResult,
     messages: Sequence[ChatMessage],
     title: str,
@@ -29,9 +29,13 @@ def summary_store(
 ) -> Summary:
     """Store once: when a job's result is already stored (a worker raced us), that one is returned.
 
+    `channel_id` None: the job's posted messages were summarized; they are not Discord messages, so no
+    citation rows (those find summaries a Discord edit or deletion makes stale), and their text is erased.
+
     `calls_recorded`: the LLM calls' usage was recorded as each call happened (summary jobs do, so that a
     job killed halfway still counts what it spent); only the summary itself is counted here then.
     """
+    on_discord = channel_id is not None
     markdown = render_markdown(result, title=title)
     if window_capped:
         markdown += (
@@ -52,8 +56,8 @@ def summary_store(
                 items=[item.to_dict() for item in result.items],
                 message_count=result.message_count,
                 participant_count=result.participant_count,
-                first_message_id=messages[0].id if messages else None,
-                last_message_id=messages[-1].id if messages else None,
+                first_message_id=messages[0].id if messages and on_discord else None,
+                last_message_id=messages[-1].id if messages and on_discord else None,
                 window_start=result.first_message_at or (messages[0].created_at if messages else None),
                 window_end=result.last_message_at or (messages[-1].created_at if messages else None),
                 prompt_tokens=result.usage.prompt_tokens,
@@ -62,11 +66,14 @@ def summary_store(
                 cost_usd=Decimal(str(round(result.usage.cost_usd, 6))),
                 redactions=result.redactions,
             )
-            cited = sorted({mid for item in result.items for mid in item.message_ids})
-            SummaryCitation.objects.bulk_create(
-                [SummaryCitation(summary=summary, message_id=mid, channel_id=result.channel_of(mid) or channel_id)
-                 for mid in cited]
-            )
+            if on_discord:
+                cited = sorted({mid for item in result.items for mid in item.message_ids})
+                SummaryCitation.objects.bulk_create(
+                    [SummaryCitation(summary=summary, message_id=mid, channel_id=result.channel_of(mid) or channel_id)
+                     for mid in cited]
+                )
+            elif job is not None:
+                PostedTranscript.objects.filter(job=job).update(messages=[])
             spent = result.usage
             usage_record(
                 guild_id=guild_id, provider=result.provider, model=result.model,

@@ -182,12 +182,6 @@ def test_malformed_json_and_a_long_idempotency_key_are_400(guild_channel, client
     assert_envelope(post(client, raw, {"channel_id": channel.id}, HTTP_IDEMPOTENCY_KEY="k" * 129), 400, "invalid_input")
 
 
-def test_posted_messages_are_refused_with_a_clear_400(guild_channel, client):
-    guild, channel = guild_channel
-    response = post(client, key_for(guild), {"messages": [{"author": "a", "content": "hi", "timestamp": "2026-01-01T00:00:00Z"}]})
-    error = assert_envelope(response, 400, "invalid_input")
-    assert "not supported yet" in json.dumps(error["details"])
-
 
 def test_message_id_and_time_windows_are_stored_on_the_job(guild_channel, client):
     guild, channel = guild_channel
