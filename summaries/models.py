@@ -30,6 +30,7 @@ class WindowKind(models.TextChoices):
     SINCE_MY_LAST_MESSAGE = "since_my_last_message", "Since my last message"
     FROM_MESSAGE = "from_message", "From a message on"
     RANGE = "range", "Between two times"
+    CATCH_UP = "catch_up", "Since my last message or catch-up"
 
 
 class Visibility(models.TextChoices):
@@ -289,6 +290,24 @@ class Schedule(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_frequency_display()})"
+
+
+class CatchUp(models.Model):
+    """Where a member's last catch-up of a channel ended: the next one starts after it."""
+
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="+")
+    channel_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    last_message_id = models.BigIntegerField(help_text="The last message the catch-up covered")
+    caught_up_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel_id", "user_id"], name="summaries_catchup_unique_member_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} caught up on {self.channel_id} to {self.last_message_id}"
 
 
 class QuestionReply(models.Model):

@@ -38,6 +38,8 @@ class HistoryQuery:
     # Since-my-last-message has no bound Discord can filter on: walk back from before_id, page by page,
     # to the requester's own last message, at most `limit` messages.
     to_requesters_last_message: bool = False
+    # A catch-up reads its bounded window, then keeps only what came after the requester's last message in it.
+    after_requesters_last_message: bool = False
     # A count window is exactly its limit; any other window reaching the limit was cut short.
     limit_cuts_short: bool = True
 
@@ -87,6 +89,14 @@ class SummaryWindow:
     def since_my_last_message(cls, *, before_message_id: int | None = None) -> SummaryWindow:
         """Needs a requesting member: see `check_requester`. Its walk is bounded by the window maximum."""
         return cls(WindowKind.SINCE_MY_LAST_MESSAGE, before_message_id=before_message_id or None)
+
+    @classmethod
+    def catch_up(cls, *, after_message_id: int | None, max_hours: int) -> SummaryWindow:
+        """Since the member's last message or their last catch-up (`after_message_id`), whichever is later,
+        and at most `max_hours` back. Needs a requesting member."""
+        if not 1 <= max_hours <= MAX_WINDOW_HOURS:
+            raise InvalidInput(f"A catch-up reaches back between 1 and {MAX_WINDOW_HOURS} hours.")
+        return cls(WindowKind.CATCH_UP, lookback_hours=max_hours, after_message_id=after_message_id or None)
 
     @classmethod
     def from_message(
@@ -148,6 +158,8 @@ class SummaryWindow:
             return cls.since_last_summary(limit=limit, before_message_id=before_message_id)
         if kind == WindowKind.SINCE_MY_LAST_MESSAGE:
             return cls.since_my_last_message(before_message_id=before_message_id)
+        if kind == WindowKind.CATCH_UP:
+            raise InvalidInput("A catch-up is asked for by a member, with /catchup.")
         if kind == WindowKind.FROM_MESSAGE:
             return cls.from_message(after_message_id, limit=limit, before_message_id=before_message_id)
         return cls.range(since, until, limit=limit, before_message_id=before_message_id)
@@ -183,8 +195,8 @@ class SummaryWindow:
 
     def check_requester(self, requested_by_user_id: int | None) -> None:
         """Since-my-last-message is relative to a member: a request with none (an API key, a schedule) can't."""
-        if self.kind == WindowKind.SINCE_MY_LAST_MESSAGE and requested_by_user_id is None:
-            raise InvalidInput("'Since my last message' needs a requesting member.")
+        if self.kind in (WindowKind.SINCE_MY_LAST_MESSAGE, WindowKind.CATCH_UP) and requested_by_user_id is None:
+            raise InvalidInput(f"'{WindowKind(self.kind).label}' needs a requesting member.")
 
     @property
     def needs_previous_summary(self) -> bool:
@@ -206,6 +218,12 @@ class SummaryWindow:
         before_id = self.before_message_id or asked_at_id
         if self.kind == WindowKind.SINCE_MY_LAST_MESSAGE:
             return HistoryQuery(limit=cap, before_id=before_id, to_requesters_last_message=True)
+        if self.kind == WindowKind.CATCH_UP:
+            return HistoryQuery(
+                limit=cap, after_id=self.after_message_id, before_id=before_id,
+                since=asked_at - timedelta(hours=self.lookback_hours or MAX_WINDOW_HOURS),
+                after_requesters_last_message=True,
+            )
 
         after_id = previous_summary_last_id if self.kind == WindowKind.SINCE_LAST_SUMMARY else None
         # A channel never summarized has no "since": then it is the usual count, not the whole history.

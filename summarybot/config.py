@@ -72,6 +72,7 @@ class Config:
     summary_max_window_messages: int
     job_max_attempts: int
     job_start_deadline_seconds: int
+    catchup_max_hours: int
     job_heartbeat_stale_seconds: int
     worker_start_grace_seconds: int
     qa_history_messages: int
@@ -108,10 +109,12 @@ def _bool(env: environ.Env, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _positive_int(env: environ.Env, name: str, default: int, *, minimum: int = 1) -> int:
+def _positive_int(env: environ.Env, name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
     value = _read(name, lambda: env.int(name, default=default))
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -282,6 +285,7 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         job_max_attempts=_positive_int(env, "JOB_MAX_ATTEMPTS", 3),
         # Under Discord's 15-minute interaction lifetime, so a member who waited is still told.
         job_start_deadline_seconds=_positive_int(env, "JOB_START_DEADLINE_SECONDS", 600, minimum=60),
+        catchup_max_hours=_positive_int(env, "CATCHUP_MAX_HOURS", 72, maximum=168),
         job_heartbeat_stale_seconds=_positive_int(env, "JOB_HEARTBEAT_STALE_SECONDS", 120),
         worker_start_grace_seconds=_positive_int(env, "WORKER_START_GRACE_SECONDS", 60, minimum=0),
         qa_history_messages=_positive_int(env, "QA_HISTORY_MESSAGES", 150),

@@ -233,6 +233,8 @@ SUMMARY_MAX_WINDOW_MESSAGES: int = _cfg.summary_max_window_messages
 JOB_MAX_ATTEMPTS: int = _cfg.job_max_attempts
 # A queued job no worker has started within this many seconds is failed, and its requester told.
 JOB_START_DEADLINE_SECONDS: int = _cfg.job_start_deadline_seconds
+# How far back /catchup reaches at most, when the member has not written or caught up for longer.
+CATCHUP_MAX_HOURS: int = _cfg.catchup_max_hours
 # A running job whose worker wrote no heartbeat for this long is presumed dead and handed to another worker;
 # a live worker beats every quarter of it, through every long step (login, fetch, LLM calls, delivery).
 JOB_HEARTBEAT_STALE_SECONDS: int = _cfg.job_heartbeat_stale_seconds

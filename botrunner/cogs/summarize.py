@@ -1,4 +1,4 @@
-"""/summarize and the "Summarize from here" message command.
+"""/summarize, /catchup and the "Summarize from here" message command.
 
 Each one checks what it can from the interaction alone (options, both parties' permissions) and answers
 a refusal at once; otherwise it defers (Discord's 3-second rule) and asks summary_request for a job. The
@@ -28,6 +28,7 @@ from botrunner._access import (
 from botrunner._choices import FORMAT_CHOICES, language_autocomplete
 from botrunner._errors import PUBLIC_DEFER
 from summaries.models import DeliveryMode, JobSource, Visibility
+from summaries.services.catchup import catch_up_window
 from summaries.services.jobs import SummaryRequest, summary_request
 from summaries.window import MAX_WINDOW_HOURS, SummaryWindow
 from summarybot.discord.errors import INTERACTION_ALREADY_ACKNOWLEDGED, UNKNOWN_INTERACTION
@@ -209,6 +210,30 @@ class SummarizeCog(commands.Cog):
             delivery=delivery.value if delivery else DeliveryMode.HERE,
             format=format.value if format else None,
             language=language or None,
+        )
+
+    @app_commands.command(name="catchup", description="What you missed here since your last message or catch-up")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        channel="Another channel, thread or forum post (default: here)",
+        format="How to write it (default: the server's setting)",
+    )
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def catchup(
+        self,
+        interaction: discord.Interaction,
+        channel: app_commands.Transform[app_commands.AppCommandChannel, TargetChannel] | None = None,
+        format: app_commands.Choice[str] | None = None,
+    ) -> None:
+        target = target_option(interaction, channel) if channel is not None else target_here(interaction)
+        window = await database_sync_to_async(catch_up_window)(channel_id=target.id, user_id=interaction.user.id)
+        await defer_then_request(
+            interaction,
+            target=target,
+            window=window,
+            source=JobSource.SLASH_COMMAND,
+            visibility=Visibility.PRIVATE,
+            format=format.value if format else None,
         )
 
     async def summarize_from_here(self, interaction: discord.Interaction, message: discord.Message) -> None:

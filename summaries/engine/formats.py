@@ -16,6 +16,8 @@ class Section:
     extracted: bool = False
 
 
+# Filled only for a member's catch-up: what was said to them comes first.
+FOR_YOU = Section("for_you", "For you", "Messages that mention you or reply to you.", extracted=True)
 OVERVIEW = Section(
     "overview", "Overview", "One to three sentences on what the conversation was about and where it ended."
 )
@@ -56,21 +58,21 @@ class SummaryFormat:
 FORMATS: dict[str, SummaryFormat] = {
     f.name: f
     for f in (
-        SummaryFormat("brief", "A short overview and at most five key points.", (OVERVIEW, KEY_POINTS)),
+        SummaryFormat("brief", "A short overview and at most five key points.", (FOR_YOU, OVERVIEW, KEY_POINTS)),
         SummaryFormat(
             "structured",
             "Overview, key points, decisions, action items, open questions and links.",
-            (OVERVIEW, KEY_POINTS, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, LINKS),
+            (FOR_YOU, OVERVIEW, KEY_POINTS, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, LINKS),
         ),
         SummaryFormat(
             "detailed",
             "A thorough account topic by topic, with decisions, action items and open questions.",
-            (OVERVIEW, DISCUSSION, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, LINKS),
+            (FOR_YOU, OVERVIEW, DISCUSSION, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, LINKS),
         ),
         SummaryFormat(
             "technical",
             "Problems, solutions, and code and architecture decisions.",
-            (OVERVIEW, PROBLEMS, SOLUTIONS, TECH_DECISIONS, ACTION_ITEMS, LINKS),
+            (FOR_YOU, OVERVIEW, PROBLEMS, SOLUTIONS, TECH_DECISIONS, ACTION_ITEMS, LINKS),
         ),
     )
 }

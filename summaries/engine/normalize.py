@@ -46,6 +46,7 @@ class PreparedMessage:
     mentioned_names: tuple[str, ...] = ()
     has_code: bool = False
     tokens: int = 0
+    mentioned_ids: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -262,6 +263,7 @@ def _prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> Prepar
                 message.reactions,
                 tuple(mentions.values()) if mentions else (),
                 "```" in text,
+                mentioned_ids=tuple(mentions) if mentions else (),
             )
         )
     if redactor is not None:

@@ -278,6 +278,7 @@ def summarize_extractive(conversation: PreparedConversation, fmt: SummaryFormat,
             scale,
         ),
         "links": lambda: [DraftItem(text=link.url, refs=link.positions) for link in extract_links(messages)],
+        "for_you": list,  # filled by the pipeline, for the offline engine and the LLM alike
     }
     return Draft(
         language="",

@@ -38,6 +38,8 @@ class SummaryOptions:
     # A single message longer than this is cut: one wall of pasted logs must not crowd out a conversation.
     max_message_tokens: int = 1_000
     temperature: float = 0.2
+    # A member's catch-up: the messages that mention or answer them are listed first ("For you").
+    for_member_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:

@@ -84,13 +84,39 @@ def _result(
     )
 
 
-def _with_links(draft: Draft, conversation: PreparedConversation, options: SummaryOptions) -> Draft:
+def _with_extracted(draft: Draft, conversation: PreparedConversation, options: SummaryOptions) -> Draft:
+    """The sections the engine fills from the messages themselves: links, and a member's mentions."""
     fmt = get_format(options.format)
     if any(section.name == "links" for section in fmt.sections) and "links" not in draft.sections:
         draft.sections["links"] = [
             DraftItem(text=link.url, refs=link.positions) for link in extract_links(conversation.messages)
         ]
+    if options.for_member_id is not None and any(section.name == "for_you" for section in fmt.sections):
+        draft.sections["for_you"] = _for_member(conversation, options.for_member_id)
     return draft
+
+
+MAX_FOR_MEMBER = 10
+SNIPPET_CHARS = 160
+
+
+def _for_member(conversation: PreparedConversation, member_id: int) -> list[DraftItem]:
+    """The latest messages that mention the member or reply to one of theirs, quoted (as redacted) and cited."""
+    messages = conversation.messages
+    hits = [
+        message
+        for message in messages
+        if message.author_id != member_id
+        and (
+            member_id in message.mentioned_ids
+            or (message.reply_to_index is not None and messages[message.reply_to_index].author_id == member_id)
+        )
+    ]
+    items = []
+    for message in hits[-MAX_FOR_MEMBER:]:
+        text = message.text if len(message.text) <= SNIPPET_CHARS else message.text[: SNIPPET_CHARS - 1] + "…"
+        items.append(DraftItem(text=text, refs=[message.index], owner=message.author_name))
+    return items
 
 
 async def summarize(
@@ -126,8 +152,10 @@ async def summarize(
         if on_progress is not None:
             on_progress("preparing", 1, 1)
             on_progress("summarizing", 0, 1)
-        draft = summarize_extractive(
-            conversation, get_format(options.format), gap_seconds=options.notable_gap_minutes * 60
+        draft = _with_extracted(
+            summarize_extractive(conversation, get_format(options.format), gap_seconds=options.notable_gap_minutes * 60),
+            conversation,
+            options,
         )
         if on_progress is not None:
             on_progress("summarizing", 1, 1)
@@ -176,7 +204,7 @@ async def summarize(
         on_progress=on_progress,
         on_call=on_call,
     )
-    draft = _with_links(await summarizer.run(), conversation, options)
+    draft = _with_extracted(await summarizer.run(), conversation, options)
     model = summarizer.model_seen or provider.model or options.model
     usage.cost_usd = cost_usd(usage.prompt_tokens, usage.completion_tokens, model, options.prices) or cost_usd(
         usage.prompt_tokens, usage.completion_tokens, options.model, options.prices

@@ -36,9 +36,10 @@ from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
 from summaries.engine.posted import chat_messages
 from summaries.engine.types import CallUsage, ChatMessage, SummaryResult
-from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob
+from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob, WindowKind
 from summaries.selectors import last_summary_in_channel, posted_messages
 from summaries.services import discord_results
+from summaries.services.catchup import catch_up_record
 from summaries.services.engine_setup import engine_setup
 from summaries.services.jobs import (
     ClaimLost,
@@ -128,6 +129,8 @@ def _run_claimed(job: SummaryJob) -> str:
                            error_message=f"The summary was made but could not be posted: {exc.message}")
                 _publish_sync(job)
                 return f"partial: {exc.code}"
+        if job.window_kind == WindowKind.CATCH_UP:
+            catch_up_record(job=job, summary=summary)
         job_finish(job=job, detail=detail)
         _publish_sync(job)
         return "done"
@@ -255,6 +258,8 @@ def _tell_requester(job: SummaryJob) -> None:
 def _produce(job: SummaryJob) -> Summary:
     guild = job.guild
     provider, options = engine_setup(guild=guild, channel_id=job.channel_id, format=job.format, language=job.language)
+    if job.window_kind == WindowKind.CATCH_UP:
+        options = dataclasses.replace(options, for_member_id=job.requested_by_user_id)
     posted = _posted(job)
     after_id = _since_last_summary(job) if posted is None else None
     progress = _Progress()
@@ -386,10 +391,21 @@ async def _fetch(
             job.channel_id, limit=query.limit, after_id=query.after_id, before_id=query.before_id,
             since=query.since, until=query.until, on_page=on_page,
         )
+    if query.after_requesters_last_message:
+        messages = _after_last_message_of(job.requested_by_user_id, messages)
+        if not messages:
+            raise InvalidInput(f"You're all caught up: nothing new in #{channel.name} since your last message or catch-up.")
     if not messages:
         raise InvalidInput("There are no messages to summarize in that window.")
     capped = query.capped(len(messages))
     return _Fetched(messages=messages, channel_name=channel.name, window_capped=capped)
+
+
+def _after_last_message_of(user_id: int | None, messages: list[ChatMessage]) -> list[ChatMessage]:
+    for position in range(len(messages) - 1, -1, -1):
+        if messages[position].author.id == user_id:
+            return messages[position + 1:]
+    return messages
 
 
 async def _since_member_last_message(

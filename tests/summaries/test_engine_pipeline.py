@@ -9,7 +9,7 @@ import pytest
 
 from summaries.engine import InMemoryChunkCache, SummaryOptions, summarize
 from summaries.engine.estimate import estimate
-from summaries.engine.synthetic import make_message, synthetic_conversation
+from summaries.engine.synthetic import make_message, message_id, synthetic_conversation
 from summaries.llm.errors import LLMBadOutput
 from summarybot.errors import BudgetExceeded, InvalidInput
 from tests.fakes import openai_server as fake
@@ -171,3 +171,28 @@ async def test_the_offline_engine_runs_no_preflight() -> None:
 
     result = await summarize(synthetic_conversation(50), SummaryOptions(), provider=None, preflight=preflight)
     assert result.usage.llm_calls == 0
+
+
+# --- a member's catch-up: "For you" ------------------------------------------------------------------
+
+
+async def test_for_you_lists_mentions_and_replies_to_the_member_redacted_and_without_opted_out_authors() -> None:
+    member, other, opted_out = 7, 8, 9
+    messages = [
+        make_message(0, "my own note", author_id=member, author_name="mia"),
+        make_message(1, "<@7> please mail bob@example.com", author_id=other, author_name="olaf", user_mentions={member: "mia"}),
+        make_message(2, "unrelated chatter about lunch", author_id=other, author_name="olaf"),
+        make_message(3, "agreed with you", author_id=other, author_name="olaf", reply_to=message_id(0)),
+        make_message(4, "<@7> psst", author_id=opted_out, author_name="quinn", user_mentions={member: "mia"}),
+    ]
+    options = SummaryOptions(for_member_id=member, opted_out_user_ids=frozenset({opted_out}))
+
+    result = await summarize(messages, options, provider=None)
+
+    for_you = result.section("for_you")
+    assert [item.message_ids for item in for_you] == [[message_id(1)], [message_id(3)]]
+    assert all(item.owner == "olaf" for item in for_you)
+    assert "bob@example.com" not in for_you[0].text
+    assert result.items[0].section == "for_you"
+    plain = await summarize(messages, SummaryOptions(opted_out_user_ids=frozenset({opted_out})), provider=None)
+    assert plain.section("for_you") == []

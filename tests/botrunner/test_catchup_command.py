@@ -1,0 +1,117 @@
+"""/catchup through the real bot, the worker and the fake Discord: what a member missed, privately."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from guilds.models import Guild
+from summaries.models import CatchUp, Summary, SummaryJob, Visibility, WindowKind
+from summaries.tasks import run_summary_job
+from tests.botrunner.bot_support import BotWorld, db, eventually, run_task
+
+pytest_plugins = ["tests.botrunner.conftest_bot"]
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EPHEMERAL = 1 << 6
+
+
+@pytest.fixture(autouse=True)
+def offline_engine(settings):  # type: ignore[no-untyped-def]
+    settings.SUMMARY_PROVIDER = "local"  # these tests are about the window and the Discord round trip
+
+
+async def run_catchup(w: BotWorld, user: Any, **options: Any) -> tuple[SummaryJob, dict[str, Any]]:
+    payload = w.slash("catchup", user=user, options=options)
+    await w.interact(payload)
+    (job,) = await eventually(lambda: db(lambda: list(SummaryJob.objects.filter(interaction_id=int(payload["id"]))))())
+    await run_task(run_summary_job, str(job.pk))
+    return await db(SummaryJob.objects.get)(pk=job.pk), payload
+
+
+async def summary_of(job: SummaryJob) -> Summary:
+    return await db(Summary.objects.get)(job=job)
+
+
+async def test_catchup_covers_what_came_after_the_members_last_message_mentions_first(bot_world: BotWorld) -> None:
+    w = bot_world
+    now = datetime.now(tz=UTC)
+    w.fake.add_messages(w.channel, 10, authors=[w.admin, w.owner], content="old talk about the roadmap {i}",
+                        start=now - timedelta(hours=5), interval=timedelta(minutes=1))
+    mine = w.fake.add_message(w.channel, w.member, "I'm off until tomorrow", at=now - timedelta(hours=3))
+    missed = [
+        w.fake.add_message(w.channel, w.admin, "we decided to ship the release on friday", at=now - timedelta(hours=2)),
+        w.fake.add_message(w.channel, w.owner, f"<@{w.member.id}> can you review the release notes?",
+                           at=now - timedelta(minutes=90)),
+        w.fake.add_message(w.channel, w.admin, "enjoy your day off!", reply_to=mine.id, at=now - timedelta(minutes=80)),
+        w.fake.add_message(w.channel, w.owner, "the flaky login test is fixed", at=now - timedelta(minutes=70)),
+    ]
+
+    job, payload = await run_catchup(w, w.member)
+
+    assert (job.window_kind, job.visibility, job.requested_by_user_id) == (WindowKind.CATCH_UP, Visibility.PRIVATE, w.member.id)
+    assert job.status == "done", job.error_message
+    summary = await summary_of(job)
+    # Exactly what came after the member's own last message.
+    assert (summary.first_message_id, summary.last_message_id, summary.message_count) == (missed[0].id, missed[-1].id, 4)
+    for_you = [item for item in summary.items if item["section"] == "for_you"]
+    assert [item["message_ids"] for item in for_you] == [[missed[1].id], [missed[2].id]]
+    assert summary.items[0]["section"] == "for_you"  # mentions and replies come first
+    edit = await w.fake.wait_for_request_async(
+        lambda r: r.method == "PATCH" and payload["token"] in r.path and bool((r.json or {}).get("embeds"))
+    )
+    assert "For you" in str(edit.json["embeds"][0])
+    (message,) = [m for m in w.fake.interaction_messages(payload) if m.embeds]
+    assert message.flags & EPHEMERAL
+    record = await db(CatchUp.objects.get)(channel_id=w.channel.id, user_id=w.member.id)
+    assert record.last_message_id == missed[-1].id
+
+
+async def test_a_second_catchup_starts_after_the_first_and_nothing_new_says_so(bot_world: BotWorld) -> None:
+    w = bot_world
+    await db(lambda: Guild.objects.filter(pk=w.guild.id).update(member_cooldown_seconds=0))()
+    now = datetime.now(tz=UTC)
+    first = [w.fake.add_message(w.channel, w.admin, f"first batch {n}", at=now - timedelta(minutes=30 - n))
+             for n in range(5)]
+    job, _ = await run_catchup(w, w.member)
+    assert (await summary_of(job)).last_message_id == first[-1].id
+
+    later = [w.fake.add_message(w.channel, w.owner, f"second batch about the deploy {n}") for n in range(3)]
+    job, _ = await run_catchup(w, w.member)
+    summary = await summary_of(job)
+    assert (job.after_message_id, summary.first_message_id, summary.message_count) == (first[-1].id, later[0].id, 3)
+
+    job, payload = await run_catchup(w, w.member)
+    assert job.status == "failed" and "all caught up" in job.error_message
+    await w.fake.wait_for_request_async(
+        lambda r: r.method == "PATCH" and payload["token"] in r.path and "all caught up" in str((r.json or {}).get("content"))
+    )
+
+
+async def test_catchup_reaches_back_no_further_than_the_maximum(bot_world: BotWorld, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CATCHUP_MAX_HOURS = 24
+    w = bot_world
+    now = datetime.now(tz=UTC)
+    w.fake.add_messages(w.channel, 5, authors=[w.admin], content="last week's news {i}", start=now - timedelta(days=3))
+    recent = [w.fake.add_message(w.channel, w.owner, f"today's news {n}", at=now - timedelta(hours=2 - n))
+              for n in range(2)]
+
+    job, _ = await run_catchup(w, w.member)
+
+    assert job.hours == 24
+    summary = await summary_of(job)
+    assert (summary.first_message_id, summary.message_count) == (recent[0].id, 2)
+
+
+async def test_catchup_of_another_channel_follows_the_channel_rules(bot_world: BotWorld) -> None:
+    w = bot_world
+    secret = w.fake.add_channel(w.guild, "staff")
+    w.fake.lock_channel(secret)
+    option, resolved = w.channel_option("channel", secret, user=w.member)
+    payload = w.slash("catchup", user=w.member, options=[option], resolved=resolved)
+    await w.interact(payload)
+    assert "You can't read" in await w.answer_text(payload)
+    assert not await db(SummaryJob.objects.exists)()
