@@ -30,6 +30,7 @@ EXTENSIONS: tuple[str, ...] = (
     "botrunner.cogs.optout",
     "botrunner.cogs.mirror",
     "botrunner.cogs.qa",
+    "botrunner.cogs.activity",
 )
 
 

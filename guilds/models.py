@@ -179,3 +179,31 @@ class MemberOptOut(TimeStampedModel):
     def __str__(self) -> str:
         where = f"guild {self.guild_id}" if self.guild_id else "all guilds"
         return f"user {self.user_id} opted out ({where})"
+
+
+class ChannelActivity(models.Model):
+    """How many messages a member wrote in a channel on a day: which channels a catch-up digest covers.
+
+    Counts only, never content; opted-out members are not counted, and days older than
+    30 (guilds.activity.ACTIVE_DAYS) are deleted.
+    """
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="+")
+    channel_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    messages = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "channel activity"
+        constraints = [
+            models.UniqueConstraint(fields=["channel_id", "user_id", "day"], name="summaries_activity_unique_day"),
+        ]
+        indexes = [
+            # A member's most active channels of a guild over the last days.
+            models.Index(fields=["guild", "user_id", "day"], name="summaries_activity_member_idx"),
+            models.Index(fields=["day"], name="summaries_activity_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} wrote {self.messages} in {self.channel_id} on {self.day}"

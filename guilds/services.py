@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from guilds.activity import activity_forget_member
 from guilds.models import Channel, ChannelKind, Guild, MemberOptOut
 from guilds.selectors import guild_get
 from summarybot.errors import InvalidInput, NotFound
@@ -296,6 +297,7 @@ def member_optout_create(*, user_id: int, guild_id: int | None) -> bool:
         # A concurrent request created the same opt-out: the unique constraint answered for us.
         created = False
     if created:
+        activity_forget_member(user_id=user_id, guild_id=guild_id)
         logger.info("member opted out", extra={"user_id": user_id, "guild_id": guild_id})
     return created
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from guilds.models import Guild
+from guilds.activity import member_active_channels
+from guilds.models import ChannelActivity, Guild
+from guilds.services import member_optout_create
 from summaries.models import CatchUp, Summary, SummaryJob, Visibility, WindowKind
 from summaries.tasks import run_summary_job
 from tests.botrunner.bot_support import BotWorld, db, eventually, run_task
@@ -115,3 +117,26 @@ async def test_catchup_of_another_channel_follows_the_channel_rules(bot_world: B
     await w.interact(payload)
     assert "You can't read" in await w.answer_text(payload)
     assert not await db(SummaryJob.objects.exists)()
+
+
+async def test_the_bot_counts_who_writes_where_but_not_bots_or_opted_out_members(bot_world: BotWorld) -> None:
+    w = bot_world
+    thread = w.fake.add_thread(w.channel, "release-thread")
+    await db(member_optout_create)(user_id=w.owner.id, guild_id=w.guild.id)
+    for _ in range(3):
+        await w.fake.post_message_async(w.channel, w.member, "hello")
+    await w.fake.post_message_async(thread, w.member, "in the thread")
+    await w.fake.post_message_async(w.channel, w.owner, "opted out")
+    await w.fake.post_message_async(w.channel, w.fake.bot_user, "beep")
+
+    cog = w.bot.get_cog("ActivityCog")
+    await eventually(lambda: _pending(cog, 2))
+    await cog.write()
+
+    rows = await db(lambda: sorted(ChannelActivity.objects.values_list("channel_id", "user_id", "messages")))()
+    assert rows == sorted([(w.channel.id, w.member.id, 3), (thread.id, w.member.id, 1)])
+    assert await db(member_active_channels)(guild_id=w.guild.id, user_id=w.member.id, limit=5) == [w.channel.id, thread.id]
+
+
+async def _pending(cog: Any, keys: int) -> bool:
+    return len(cog.pending) >= keys and sum(cog.pending.values()) >= 4
