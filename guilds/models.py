@@ -74,6 +74,9 @@ class Guild(TimeStampedModel):
     reaction_trigger_emoji = models.CharField(
         max_length=64, blank=True, help_text="Reacting with this emoji summarizes from that message; empty = off"
     )
+    log_channel_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Where the bot tells admins about problems (a paused schedule); empty = nowhere"
+    )
 
     # Bring-your-own OpenAI-compatible endpoint (empty = the operator's default provider)
     llm_base_url = models.URLField(blank=True)

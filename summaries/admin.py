@@ -1,9 +1,13 @@
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from summaries.models import Schedule, Summary, SummaryCitation, SummaryJob, UsageRecord
+from summaries.selectors import schedule_scope_label
 from summaries.services.jobs import job_retry
+from summaries.services.schedules import schedule_pause, schedule_resume, schedule_run_now
 from summarybot.errors import SummaryBotError
 
 
@@ -59,13 +63,50 @@ class SummaryAdmin(admin.ModelAdmin):
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ("name", "guild", "scope", "frequency", "enabled", "consecutive_failures", "next_run_at", "last_run_at")
-    list_filter = ("frequency", "scope", "enabled")
+    """Read and pause from here; edits go through the services (API, Discord) that validate and re-arm."""
+
+    list_display = (
+        "name", "guild", "scope_display", "frequency", "timezone", "enabled", "consecutive_failures", "next_run_at",
+        "last_run_at",
+    )
+    list_filter = ("frequency", "mode", "enabled")
     search_fields = ("name", "=guild__id", "guild__name")
-    autocomplete_fields = ("guild",)
-    filter_horizontal = ("destinations",)
     list_select_related = ("guild",)
-    readonly_fields = ("consecutive_failures", "last_run_at", "created_at", "updated_at")
+    readonly_fields = [f.name for f in Schedule._meta.fields] + ["destinations"]
+    actions = ("pause", "resume", "run_now")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Schedule | None = None) -> bool:
+        return False
+
+    @admin.display(description="scope")
+    def scope_display(self, schedule: Schedule) -> str:
+        return schedule_scope_label(schedule)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Schedule], action: Callable[..., object], done: str) -> None:
+        count = 0
+        for schedule in queryset:
+            try:
+                action(guild_id=schedule.guild_id, schedule_id=schedule.pk)
+                count += 1
+            except SummaryBotError as exc:
+                self.message_user(request, f"{schedule.name}: {exc.message}", messages.WARNING)
+        if count:
+            self.message_user(request, f"{done} {count} schedule{'s' if count != 1 else ''}.", messages.SUCCESS)
+
+    @admin.action(description="Pause selected schedules")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        self._each(request, queryset, schedule_pause, "Paused")
+
+    @admin.action(description="Resume selected schedules")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        self._each(request, queryset, schedule_resume, "Resumed")
+
+    @admin.action(description="Run selected schedules now")
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        self._each(request, queryset, schedule_run_now, "Queued a run of")
 
 
 @admin.register(UsageRecord)

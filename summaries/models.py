@@ -240,51 +240,100 @@ class SummaryCitation(models.Model):
 
 class ScheduleFrequency(models.TextChoices):
     HOURLY = "hourly", "Every hour"
+    EVERY_N_HOURS = "every_n_hours", "Every N hours"
     DAILY = "daily", "Every day"
-    WEEKLY = "weekly", "Every week"
+    WEEKLY = "weekly", "On chosen days of the week"
+    MONTHLY = "monthly", "Once a month"
     CRON = "cron", "Cron expression"
 
 
-class ScheduleScope(models.TextChoices):
-    CHANNEL = "channel", "One channel or thread"
-    CATEGORY = "category", "Every enabled channel of a category"
-    GUILD = "guild", "Every enabled channel"
+class ScheduleMode(models.TextChoices):
+    COMBINED = "combined", "One digest with a section per channel"
+    PER_CHANNEL = "per_channel", "One summary per channel"
 
 
 class Schedule(TimeStampedModel):
+    """A recurring summary. The timing rules live in summaries/schedule_times.py, the rest in
+    summaries/services/schedules.py; `next_run_at` (computed in `timezone`) is the source of truth that
+    the django-q2 schedule mirrors."""
+
     guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="schedules")
     name = models.CharField(max_length=100)
-    scope = models.CharField(max_length=16, choices=ScheduleScope.choices, default=ScheduleScope.CHANNEL)
-    channel_id = models.BigIntegerField(null=True, blank=True, help_text="Channel, or category id for a category scope")
-    frequency = models.CharField(max_length=8, choices=ScheduleFrequency.choices, default=ScheduleFrequency.DAILY)
+
+    # Scope: listed channels, or a category, or the whole guild; the last two minus excluded channels.
+    channel_ids = models.JSONField(default=list, blank=True, help_text="Channel or thread ids")
+    category_id = models.BigIntegerField(null=True, blank=True)
+    whole_guild = models.BooleanField(default=False)
+    excluded_channel_ids = models.JSONField(default=list, blank=True)
+
+    # When (see schedule_times.ScheduleTiming for what each frequency reads)
+    frequency = models.CharField(max_length=16, choices=ScheduleFrequency.choices, default=ScheduleFrequency.DAILY)
+    every_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(168)]
+    )
     cron = models.CharField(max_length=100, blank=True)
-    time_of_day = models.TimeField(null=True, blank=True)
-    weekday = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(6)], help_text="0 = Monday")
+    time_of_day = models.TimeField(null=True, blank=True, help_text="Local time; for hourly only its minute counts")
+    weekdays = models.JSONField(default=list, blank=True, help_text="0 = Monday … 6 = Sunday")
+    day_of_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text="29-31 run on the last day of shorter months",
+    )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    format = models.CharField(max_length=16, choices=SummaryFormat.choices, default=SummaryFormat.STRUCTURED)
-    language = models.CharField(max_length=16, default="auto", validators=[validate_language])
-    post_to_channel_id = models.BigIntegerField(null=True, blank=True, help_text="Discord channel to post to")
+    lookback_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(744)],
+        help_text="Empty = the time since the previous run",
+    )
+
+    # What
+    format = models.CharField(max_length=16, choices=SummaryFormat.choices, blank=True, help_text="Empty = the channel's default")
+    language = models.CharField(max_length=16, blank=True, validators=[validate_language], help_text="Empty = the channel's default")
+    min_messages = models.PositiveIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="A channel with fewer messages in the window is skipped, not summarized",
+    )
+    mode = models.CharField(max_length=16, choices=ScheduleMode.choices, default=ScheduleMode.PER_CHANNEL)
+
+    # Where
+    discord_channel_id = models.BigIntegerField(null=True, blank=True, help_text="Where to post; empty = each channel itself")
     destinations = models.ManyToManyField("webhooks.WebhookDestination", blank=True, related_name="schedules")
+
+    # State
     enabled = models.BooleanField(default=True)
     paused_reason = models.CharField(max_length=200, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # The slot of the latest run whose outcome was counted: each run counts once, however many jobs it made.
+    last_outcome_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(scope="guild") | Q(channel_id__isnull=False), name="summaries_schedule_scope_has_channel"
+                condition=~(Q(whole_guild=True) & Q(category_id__isnull=False)), name="summaries_schedule_one_scope"
             ),
             models.CheckConstraint(
                 condition=~Q(frequency="cron") | ~Q(cron=""), name="summaries_schedule_cron_has_expression"
             ),
             models.CheckConstraint(
-                condition=~Q(frequency="weekly") | Q(weekday__isnull=False), name="summaries_schedule_weekly_has_day"
+                condition=~Q(frequency="every_n_hours") | Q(every_hours__isnull=False, every_hours__gte=1, every_hours__lte=168),
+                name="summaries_schedule_every_hours_in_range",
             ),
+            models.CheckConstraint(
+                condition=~Q(frequency__in=["daily", "weekly", "monthly"]) | Q(time_of_day__isnull=False),
+                name="summaries_schedule_has_time_of_day",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="monthly") | Q(day_of_month__isnull=False, day_of_month__gte=1, day_of_month__lte=31),
+                name="summaries_schedule_monthly_has_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(lookback_hours__isnull=True) | Q(lookback_hours__gte=1, lookback_hours__lte=744),
+                name="summaries_schedule_lookback_in_range",
+            ),
+            models.CheckConstraint(condition=Q(min_messages__gte=1), name="summaries_schedule_min_messages_positive"),
         ]
         indexes = [
-            # The scheduler tick picks enabled schedules that are due.
+            # The reconciler lists enabled schedules with their next run.
             models.Index(fields=["enabled", "next_run_at"], name="summaries_schedule_due_idx"),
         ]
 

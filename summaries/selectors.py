@@ -16,7 +16,8 @@ from summaries.engine.options import SummaryOptions
 from summaries.engine.posted import PostedMessage
 from summaries.engine.render.points import citation_urls
 from summaries.engine.types import SummaryItem, SummaryResult, Usage
-from summaries.models import JobSource, JobStatus, PostedTranscript, Summary, SummaryJob, Visibility
+from summaries.models import JobSource, JobStatus, PostedTranscript, Schedule, Summary, SummaryJob, Visibility
+from summaries.schedule_times import ScheduleTiming, timing_of
 from summarybot.errors import NotFound
 
 
@@ -168,3 +169,51 @@ def summary_cited_items(*, summary: Summary) -> list[dict[str, Any]]:
         }
         for item in result.items
     ]
+
+
+# --- Schedules --------------------------------------------------------------------------------------
+
+
+def schedules_for_guild(*, guild_id: int, enabled: bool | None = None) -> QuerySet[Schedule]:
+    """A guild's schedules, by name (then id, for a stable order in lists and cursors)."""
+    schedules = Schedule.objects.filter(guild_id=guild_id).prefetch_related("destinations")
+    if enabled is not None:
+        schedules = schedules.filter(enabled=enabled)
+    return schedules.order_by("name", "pk")
+
+
+def schedule_get(*, guild_id: int, schedule_id: Any, for_update: bool = False) -> Schedule:
+    """One schedule of the guild; another guild's (or a malformed id) is NotFound like a missing one."""
+    try:
+        pk = int(schedule_id)
+    except (TypeError, ValueError):
+        pk = None
+    schedules = Schedule.objects.select_related("guild")
+    if for_update:
+        schedules = schedules.select_for_update(of=("self",))
+    schedule = schedules.filter(guild_id=guild_id, pk=pk).first() if pk is not None else None
+    if schedule is None:
+        raise NotFound(f"No schedule {schedule_id} in this server.")
+    return schedule
+
+
+def schedule_timing(schedule: Schedule) -> ScheduleTiming:
+    """The schedule's timing, as summaries/schedule_times.py computes with it."""
+    return timing_of(
+        frequency=schedule.frequency, timezone=schedule.timezone, time_of_day=schedule.time_of_day,
+        every_hours=schedule.every_hours, weekdays=schedule.weekdays or (), day_of_month=schedule.day_of_month,
+        cron=schedule.cron,
+    )
+
+
+def schedule_scope_label(schedule: Schedule) -> str:
+    """"#general, #dev", "category 123 minus 1 channel", "whole server": for lists and notices."""
+    excluded = len(schedule.excluded_channel_ids or [])
+    minus = f" minus {excluded} channel{'s' if excluded != 1 else ''}" if excluded else ""
+    if schedule.whole_guild:
+        return f"whole server{minus}"
+    if schedule.category_id is not None:
+        name = Channel.objects.filter(pk=schedule.category_id).values_list("name", flat=True).first()
+        return f"category {name or schedule.category_id}{minus}"
+    names = dict(Channel.objects.filter(pk__in=schedule.channel_ids or []).values_list("pk", "name"))
+    return ", ".join(f"#{names.get(channel_id, channel_id)}" for channel_id in schedule.channel_ids or []) or "no channel"

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 
 from summaries.services.interaction_tokens import interaction_tokens_clear_expired
 from summaries.services.jobs import jobs_sweep_stalled
 from summaries.services.runner import job_run, jobs_fail_unstarted
+from summaries.services.schedule_runs import schedule_run_at, schedule_tick
+from summaries.services.schedules import schedules_reconcile
 from summarybot.health import INFRASTRUCTURE_CHECKS, run_checks
 
 logger = logging.getLogger(__name__)
@@ -28,14 +31,24 @@ def run_summary_job(job_id: str) -> str:
     return job_run(job_id=job_id)
 
 
+def run_schedule(schedule_id: int, slot: str | None = None) -> str:
+    """django-q2 fires a schedule's twin with the slot it was armed for (its `intended_date_kwarg`)."""
+    return schedule_tick(schedule_id=int(schedule_id), slot=datetime.fromisoformat(slot) if slot else None)
+
+
+def run_schedule_now(schedule_id: int, slot: str) -> str:
+    return schedule_run_at(schedule_id=int(schedule_id), slot=datetime.fromisoformat(slot))
+
+
 def sweep_stalled_jobs() -> int:
     """Once a minute: hand on jobs whose worker died, and fail (telling the member) those none started.
 
-    Then erase the interaction tokens of finished jobs that can no longer use them. Returns the jobs handed
-    on or failed.
+    Then erase the interaction tokens of finished jobs that can no longer use them, and re-arm schedules
+    whose django-q2 twin went missing or out of step. Returns the jobs handed on or failed.
     """
     handled = jobs_sweep_stalled() + jobs_fail_unstarted()
     interaction_tokens_clear_expired()
+    schedules_reconcile()
     return handled
 
 

@@ -241,6 +241,11 @@ JOB_HEARTBEAT_STALE_SECONDS: int = _cfg.job_heartbeat_stale_seconds
 # A worker whose database, cache or queue is unreachable at start waits (backing off) this long before it
 # takes jobs anyway, which then fail with a reason the member sees instead of hanging.
 WORKER_START_GRACE_SECONDS: int = _cfg.worker_start_grace_seconds
+# A schedule slot missed while no worker ran (downtime) still runs, once, if it is at most this old;
+# older missed slots are skipped for the next one.
+SCHEDULE_MISSED_GRACE_SECONDS: int = _cfg.schedule_missed_grace_seconds
+# A schedule is paused (and its guild told) after this many failed runs in a row.
+SCHEDULE_MAX_CONSECUTIVE_FAILURES = 3
 # Mention Q&A: how far back an answer looks, how often a member may ask, how long answers are reused.
 QA_HISTORY_MESSAGES: int = _cfg.qa_history_messages
 QA_USER_RATE_LIMIT: int = _cfg.qa_user_rate_limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import factory
@@ -87,8 +88,9 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
 
     guild = factory.SubFactory(GuildFactory)
     name = factory.Sequence(lambda n: f"schedule {n}")
-    scope = "channel"
-    channel_id = factory.LazyFunction(snowflake)
+    channel_ids = factory.LazyFunction(lambda: [snowflake()])
+    frequency = "daily"
+    time_of_day = datetime.time(9, 0)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from guilds.models import Channel
 from summaries.engine.render.discord import DiscordRendering, render_discord
-from summaries.models import DeliveryMode, Summary, SummaryJob, Visibility
+from summaries.models import DeliveryMode, Schedule, Summary, SummaryJob, Visibility
 from summaries.selectors import summary_result
 from summaries.services.jobs import job_delivered, job_delivery_step
 from summarybot.discord.client import DiscordRest
@@ -41,6 +41,18 @@ def summary_title(summary: Summary, channel_name: str | None = None) -> str:
 
 def render_for_discord(summary: Summary, *, title: str) -> DiscordRendering:
     return render_discord(summary_result(summary=summary), title=title)
+
+
+def public_target(job: SummaryJob) -> int:
+    """Where a public result is posted without an interaction: its schedule's channel, else the channel itself.
+
+    Sync (it may read the schedule): reading `job.schedule` on the event loop would be ORM in a coroutine.
+    """
+    if job.schedule_id is not None:
+        target = Schedule.objects.filter(pk=job.schedule_id).values_list("discord_channel_id", flat=True).first()
+        if target:
+            return target
+    return job.channel_id
 
 
 def delivery_nonce(job: SummaryJob, target: str | int) -> str:
@@ -109,9 +121,7 @@ async def deliver(*, job: SummaryJob, summary: Summary) -> None:
                 if job.visibility == Visibility.PRIVATE:
                     message_id = await direct_message()
                 else:
-                    schedule = job.schedule
-                    target = schedule.post_to_channel_id if schedule and schedule.post_to_channel_id else job.channel_id
-                    message_id = await post(target)
+                    message_id = await post(await sync_to_async(public_target)(job))
         if pointer and interaction_usable(job):
             try:
                 await rest.interactions.edit_original_response(job.application_id, job.interaction_token, content=pointer, embeds=[])

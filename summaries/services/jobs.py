@@ -60,6 +60,9 @@ class SummaryRequest:
     interaction_token: str = ""
     # Front doors that already checked per-member cooldowns (or have none, like schedules) skip it.
     enforce_cooldown: bool = True
+    # A schedule's jobs wait in the worker queue instead of being refused by the guild's concurrency limit:
+    # a digest of ten channels is ten jobs made at once, and nobody is there to try again later.
+    enforce_concurrency: bool = True
     # Where a public result is shown when that is not the summarized channel (the command's channel).
     reply_channel_id: int | None = None
     # What the front door just saw of the channel on Discord: mirrored first when the mirror lacks it.
@@ -197,8 +200,8 @@ def _check_audience(guild: Guild, channel: Channel, request: SummaryRequest) -> 
     if request.visibility != Visibility.PUBLIC or request.delivery_mode != DeliveryMode.HERE:
         return
     shown_in = request.reply_channel_id
-    if request.schedule is not None and request.schedule.post_to_channel_id:
-        shown_in = request.schedule.post_to_channel_id
+    if request.schedule is not None and request.schedule.discord_channel_id:
+        shown_in = request.schedule.discord_channel_id
     if shown_in is None or shown_in == channel.id or _open_to_everyone(guild, channel):
         return
     raise PermissionDenied(
@@ -224,8 +227,8 @@ def _check_limits(guild: Guild, request: SummaryRequest) -> None:
                 )
     running = SummaryJob.objects.filter(
         guild=guild, status__in=[JobStatus.QUEUED, *JobStatus.running()], created_at__gte=now - timedelta(hours=1)
-    ).count()
-    if running >= guild.max_concurrent_jobs:
+    ).count() if request.enforce_concurrency else 0
+    if request.enforce_concurrency and running >= guild.max_concurrent_jobs:
         raise LimitExceeded(
             f"This server already has {running} summaries in progress (limit {guild.max_concurrent_jobs}). "
             "Try again in a minute.",

@@ -36,7 +36,7 @@ from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
 from summaries.engine.posted import chat_messages
 from summaries.engine.types import CallUsage, ChatMessage, SummaryResult
-from summaries.models import DeliveryMode, JobStatus, Summary, SummaryJob, WindowKind
+from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, Summary, SummaryJob, WindowKind
 from summaries.selectors import last_summary_in_channel, posted_messages
 from summaries.services import discord_results
 from summaries.services.catchup import catch_up_record
@@ -49,6 +49,7 @@ from summaries.services.jobs import (
     job_progress,
     jobs_unstarted,
 )
+from summaries.services.schedule_runs import schedule_job_finished
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check, usage_record
 from summaries.window import HistoryQuery, SummaryWindow
@@ -80,6 +81,14 @@ class _Progress:
         self.version += 1
 
 
+class _QuietWindow(Exception):  # noqa: N818  an outcome, not an error
+    """A scheduled job's window has fewer members' messages than its schedule's min_messages: skip it."""
+
+    def __init__(self, count: int, minimum: int) -> None:
+        super().__init__(f"{count} < {minimum}")
+        self.count, self.minimum = count, minimum
+
+
 @dataclass(frozen=True)
 class _Fetched:
     messages: list[ChatMessage]
@@ -96,7 +105,7 @@ def job_run(*, job_id: Any) -> str:
     leave the job queued or running with nobody told.
     """
     try:
-        job = job_claim(job_id=job_id, worker=_WORKER, on_give_up=_tell_requester)
+        job = job_claim(job_id=job_id, worker=_WORKER, on_give_up=_gave_up)
     except Exception as exc:  # noqa: BLE001  the task wrapper's last line, see above
         logger.exception("could not claim a summary job", extra={"job_id": str(job_id)})
         job = _job_or_none(job_id)
@@ -116,7 +125,16 @@ def _run_claimed(job: SummaryJob) -> str:
     try:
         summary = Summary.objects.filter(job=job).first()
         if summary is None:
-            summary = _produce(job)
+            try:
+                summary = _produce(job)
+            except _QuietWindow as quiet:
+                job_finish(job=job, detail=(
+                    f"Skipped: {quiet.count} message{'s' if quiet.count != 1 else ''} in the window, "
+                    f"fewer than the schedule's minimum of {quiet.minimum}"
+                ))
+                _publish_sync(job)
+                _schedule_outcome(job)
+                return "done: skipped, quiet"
         detail = f"Summarized {summary.message_count} messages"
         if job.delivery_mode != DeliveryMode.NONE and job.delivered_at is None:
             if not job_progress(job=job, status=JobStatus.DELIVERING, progress=92, detail="Posting the summary…"):
@@ -128,11 +146,13 @@ def _run_claimed(job: SummaryJob) -> str:
                 job_finish(job=job, status=JobStatus.PARTIAL, detail=detail, error_code=exc.code,
                            error_message=f"The summary was made but could not be posted: {exc.message}")
                 _publish_sync(job)
+                _schedule_outcome(job)
                 return f"partial: {exc.code}"
         if job.window_kind == WindowKind.CATCH_UP:
             catch_up_record(job=job, summary=summary)
         job_finish(job=job, detail=detail)
         _publish_sync(job)
+        _schedule_outcome(job)
         return "done"
     except SummaryBotError as exc:
         return _fail(job, code=exc.code, message=exc.message)
@@ -243,7 +263,24 @@ def _fail(job: SummaryJob, *, code: str, message: str) -> str:
     except Exception:  # noqa: BLE001  live progress is a nicety
         logger.warning("could not publish a job failure", extra={"job_id": str(job.pk)}, exc_info=True)
     _tell_requester(job)
+    _schedule_outcome(job)
     return f"failed: {code}"
+
+
+def _gave_up(job: SummaryJob) -> None:
+    """job_claim failed a job whose workers kept dying: tell its requester, count its schedule's run."""
+    _tell_requester(job)
+    _schedule_outcome(job)
+
+
+def _schedule_outcome(job: SummaryJob) -> None:
+    """A scheduled job ended: its schedule counts the run once all of the run's jobs have."""
+    if job.schedule_id is None:
+        return
+    try:
+        schedule_job_finished(job=job)
+    except Exception:  # noqa: BLE001  the job's own outcome is recorded; a missed count only delays a pause
+        logger.exception("could not count a schedule run", extra={"job_id": str(job.pk), "schedule_id": job.schedule_id})
 
 
 def _tell_requester(job: SummaryJob) -> None:
@@ -263,7 +300,9 @@ def _produce(job: SummaryJob) -> Summary:
     posted = _posted(job)
     after_id = _since_last_summary(job) if posted is None else None
     progress = _Progress()
-    result, fetched = asyncio.run(_fetch_and_summarize(job, guild, provider, options, after_id, progress, posted))
+    result, fetched = asyncio.run(
+        _fetch_and_summarize(job, guild, provider, options, after_id, progress, posted, _quiet_below(job))
+    )
     if posted is not None:
         # The engine numbered the posted messages itself; nothing it cites lives on Discord, so no jump links.
         result = dataclasses.replace(result, channel_id=None, message_channels={})
@@ -292,6 +331,13 @@ def _record_call(*, job: SummaryJob, provider_name: str, model: str, call: CallU
     )
 
 
+def _quiet_below(job: SummaryJob) -> int:
+    """A scheduled job is skipped below its schedule's min_messages; any other job summarizes what there is."""
+    if job.source != JobSource.SCHEDULE or job.schedule_id is None:
+        return 0
+    return Schedule.objects.filter(pk=job.schedule_id).values_list("min_messages", flat=True).first() or 0
+
+
 def _since_last_summary(job: SummaryJob) -> int | None:
     """The last message the channel's previous summary covered, for a window that starts after it."""
     if not SummaryWindow.from_job(job).needs_previous_summary:
@@ -303,6 +349,7 @@ def _since_last_summary(job: SummaryJob) -> int | None:
 async def _fetch_and_summarize(
     job: SummaryJob, guild: Guild, provider: Any, options: Any, after_id: int | None, progress: _Progress,
     posted: _Fetched | None,
+    quiet_below: int = 0,
 ) -> tuple[SummaryResult, _Fetched]:
     stop = asyncio.Event()
     async with AsyncExitStack() as stack:
@@ -316,7 +363,7 @@ async def _fetch_and_summarize(
                 fetched = posted
             else:
                 assert rest is not None
-                fetched = await _fetch(job, rest, after_id, progress)
+                fetched = await _fetch(job, rest, after_id, progress, quiet_below)
 
             async def check_budget(planned: Estimate) -> None:
                 # On the plan summarize() will run: one preparation per job, and the budget sees its cost.
@@ -341,14 +388,10 @@ async def _fetch_and_summarize(
                 )
 
             progress.set(status=JobStatus.SUMMARIZING, percent=SUMMARIZE_BAND[0], detail="Summarizing…")
-            try:
-                result = await summarize(
-                    fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress,
-                    preflight=check_budget, on_call=on_call,
-                )
-            finally:
-                if provider is not None:
-                    await provider.aclose()
+            result = await summarize(
+                fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress,
+                preflight=check_budget, on_call=on_call,
+            )
         except asyncio.CancelledError:
             if flusher.done() and flusher.result() is False:
                 raise ClaimLost(str(job.pk)) from None
@@ -357,11 +400,15 @@ async def _fetch_and_summarize(
             stop.set()
             if not flusher.done():
                 await flusher
+            # Closed however the job ends, a refused or quiet fetch included.
+            if provider is not None:
+                await provider.aclose()
     return result, fetched
 
 
 async def _fetch(
-    job: SummaryJob, rest: DiscordRest, previous_summary_last_id: int | None, progress: _Progress
+    job: SummaryJob, rest: DiscordRest, previous_summary_last_id: int | None, progress: _Progress,
+    quiet_below: int = 0,
 ) -> _Fetched:
     channel = await rest.history.channel_info(job.channel_id)
     if channel.guild_id != job.guild_id:
@@ -395,6 +442,10 @@ async def _fetch(
         messages = _after_last_message_of(job.requested_by_user_id, messages)
         if not messages:
             raise InvalidInput(f"You're all caught up: nothing new in #{channel.name} since your last message or catch-up.")
+    # Members' messages only: the schedule's own earlier posts and join notices don't make a channel busy.
+    said = sum(1 for message in messages if not message.author.bot and message.kind != "system")
+    if said < quiet_below:
+        raise _QuietWindow(said, quiet_below)
     if not messages:
         raise InvalidInput("There are no messages to summarize in that window.")
     capped = query.capped(len(messages))

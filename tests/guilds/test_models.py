@@ -55,9 +55,12 @@ def test_job_constraints():
 def test_destination_and_schedule_constraints():
     assert_refused(WebhookDestinationFactory, "webhooks_destination_discord_needs_channel", kind="discord_channel", url="")
     assert_refused(WebhookDestinationFactory, "webhooks_destination_http_needs_url", kind="webhook", url="")
-    assert_refused(ScheduleFactory, "summaries_schedule_scope_has_channel", scope="channel", channel_id=None)
+    assert_refused(ScheduleFactory, "summaries_schedule_one_scope", whole_guild=True, category_id=12345)
     assert_refused(ScheduleFactory, "summaries_schedule_cron_has_expression", frequency="cron", cron="")
-    assert_refused(ScheduleFactory, "summaries_schedule_weekly_has_day", frequency="weekly", weekday=None)
+    assert_refused(ScheduleFactory, "summaries_schedule_every_hours_in_range", frequency="every_n_hours", every_hours=169)
+    assert_refused(ScheduleFactory, "summaries_schedule_has_time_of_day", frequency="weekly", time_of_day=None)
+    assert_refused(ScheduleFactory, "summaries_schedule_monthly_has_day", frequency="monthly", day_of_month=None)
+    assert_refused(ScheduleFactory, "summaries_schedule_min_messages_positive", min_messages=0)
 
 
 def test_usage_is_one_row_per_guild_day_model():

@@ -218,7 +218,7 @@ def test_a_public_summary_of_an_open_channel_may_be_shown_in_another_channel():
 
 def test_a_schedule_posting_a_private_channel_elsewhere_is_refused():
     staff = ChannelFactory(name="staff", is_locked=True, allow_when_locked=True)
-    schedule = ScheduleFactory(guild=staff.guild, channel_id=staff.id, post_to_channel_id=ChannelFactory(guild=staff.guild).id)
+    schedule = ScheduleFactory(guild=staff.guild, channel_ids=[staff.id], discord_channel_id=ChannelFactory(guild=staff.guild).id)
     with pytest.raises(PermissionDenied, match="won't post"):
         summary_request(
             request=SummaryRequest(

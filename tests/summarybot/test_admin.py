@@ -78,3 +78,23 @@ def test_disable_and_enable_destination_actions(operator):
     run_action(operator, WebhookDestination, "enable", [destination.pk])
     destination.refresh_from_db()
     assert destination.enabled is True and destination.consecutive_failures == 0
+
+
+def test_schedule_pause_and_resume_actions_go_through_the_services(operator):
+    from django_q.models import Schedule as QSchedule
+
+    from summaries.models import Schedule
+    from summaries.services.schedules import schedule_create
+    from tests.factories import ChannelFactory
+
+    guild = GuildFactory()
+    schedule = schedule_create(guild_id=guild.id, name="daily", frequency="daily", time_of_day="09:00",
+                               channel_ids=[ChannelFactory(guild=guild).id])
+    response = operator.get(reverse("admin:summaries_schedule_change", args=[schedule.pk]))
+    assert response.status_code == 200
+
+    assert b"Paused 1 schedule" in run_action(operator, Schedule, "pause", [schedule.pk]).content
+    twins = QSchedule.objects.filter(name__startswith="summarybot-schedule-")
+    assert not Schedule.objects.get(pk=schedule.pk).enabled and not twins.exists()
+    assert b"Resumed 1 schedule" in run_action(operator, Schedule, "resume", [schedule.pk]).content
+    assert Schedule.objects.get(pk=schedule.pk).enabled and twins.count() == 1
