@@ -119,6 +119,8 @@ class SummaryJob(TimeStampedModel):
     # Delivery, recorded before each side effect so a rerun reuses what the first attempt made.
     delivery_started_at = models.DateTimeField(null=True, blank=True, help_text="First attempt to post the result")
     delivery_thread_id = models.BigIntegerField(null=True, blank=True, help_text="The thread created for the result")
+    # Part of a digest: the digest posts the result, in a section of its own, once all its jobs ended.
+    digest = models.ForeignKey("Digest", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
 
     class Meta:
         constraints = [
@@ -339,6 +341,59 @@ class Schedule(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_frequency_display()})"
+
+
+class DigestKind(models.TextChoices):
+    SCHEDULE = "schedule", "A combined schedule run"
+    CATCH_UP = "catch_up", "A member's catch-up of several channels"
+
+
+class DigestStatus(models.TextChoices):
+    COLLECTING = "collecting", "Waiting for its channels' summaries"
+    DELIVERING = "delivering", "Being posted"
+    DELIVERED = "delivered", "Posted"
+    EMPTY = "empty", "Nothing new in any channel: nothing posted"
+    FAILED = "failed", "Could not be posted"
+
+
+class Digest(TimeStampedModel):
+    """One post with a section per channel, assembled from the channels' own summary jobs once all ended.
+
+    Its jobs are normal jobs (same rules, privacy and budget); they post nothing themselves. The last one
+    to finish assembles and posts the digest, claimed with a conditional update so it is posted once.
+    """
+
+    guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="digests")
+    kind = models.CharField(max_length=16, choices=DigestKind.choices)
+    schedule = models.ForeignKey("Schedule", on_delete=models.SET_NULL, null=True, blank=True, related_name="digests")
+    slot = models.DateTimeField(null=True, blank=True, help_text="The schedule run's slot")
+    requested_by_user_id = models.BigIntegerField(null=True, blank=True)
+    interaction_id = models.BigIntegerField(null=True, blank=True)
+    application_id = models.BigIntegerField(null=True, blank=True)
+    interaction_token = EncryptedTextField(blank=True)
+    post_channel_id = models.BigIntegerField(null=True, blank=True, help_text="Where a schedule's digest is posted")
+    # The channels in the order their sections appear.
+    channel_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=DigestStatus.choices, default=DigestStatus.COLLECTING)
+    markdown = models.TextField(blank=True)
+    error_message = models.TextField(blank=True)
+    delivery_started_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    discord_message_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "slot"], condition=Q(schedule__isnull=False), name="summaries_digest_unique_slot"
+            ),
+            models.UniqueConstraint(
+                fields=["interaction_id"], condition=Q(interaction_id__isnull=False), name="summaries_digest_unique_interaction"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "delivery_started_at"], name="summaries_digest_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} digest {self.pk} ({self.status})"
 
 
 class CatchUp(models.Model):

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from summaries.services.digests import digests_sweep
 from summaries.services.interaction_tokens import interaction_tokens_clear_expired
 from summaries.services.jobs import jobs_sweep_stalled
 from summaries.services.runner import job_run, jobs_fail_unstarted
@@ -44,11 +45,13 @@ def sweep_stalled_jobs() -> int:
     """Once a minute: hand on jobs whose worker died, and fail (telling the member) those none started.
 
     Then erase the interaction tokens of finished jobs that can no longer use them, and re-arm schedules
-    whose django-q2 twin went missing or out of step. Returns the jobs handed on or failed.
+    whose django-q2 twin went missing or out of step, and post the digests a crashed worker left behind.
+    Returns the jobs handed on or failed.
     """
     handled = jobs_sweep_stalled() + jobs_fail_unstarted()
     interaction_tokens_clear_expired()
     schedules_reconcile()
+    digests_sweep()
     return handled
 
 

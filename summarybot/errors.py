@@ -28,6 +28,12 @@ class InvalidInput(SummaryBotError):
     code = "invalid_input"
 
 
+class NothingNew(InvalidInput):
+    """The window holds nothing new for the member (a catch-up with nothing missed): not a failure to report."""
+
+    code = "nothing_new"
+
+
 class NotFound(SummaryBotError):
     code = "not_found"
     http_status = 404

@@ -27,8 +27,10 @@ from botrunner._access import (
 )
 from botrunner._choices import FORMAT_CHOICES, language_autocomplete
 from botrunner._errors import PUBLIC_DEFER
+from guilds.activity import member_active_channels
 from summaries.models import DeliveryMode, JobSource, Visibility
 from summaries.services.catchup import catch_up_window
+from summaries.services.digests import CATCH_UP_CHANNELS, catch_up_digest_request
 from summaries.services.jobs import SummaryRequest, summary_request
 from summaries.window import MAX_WINDOW_HOURS, SummaryWindow
 from summarybot.discord.errors import INTERACTION_ALREADY_ACKNOWLEDGED, UNKNOWN_INTERACTION
@@ -77,6 +79,36 @@ def _window(
     return SummaryWindow.count(messages), None
 
 
+async def _defer(interaction: discord.Interaction, *, public: bool) -> bool | None:
+    """Defer (Discord's 3-second rule). True: Discord delivered this interaction twice and the first copy
+    answered (the request that follows is idempotent); None: too late, nobody would see an answer."""
+    try:
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+    except discord.HTTPException as exc:
+        if exc.code == INTERACTION_ALREADY_ACKNOWLEDGED:
+            logger.info("interaction delivered again", extra={"interaction_id": interaction.id})
+            return True
+        logger.warning(
+            "could not defer in time", extra={"interaction_id": interaction.id, "status": exc.status, "code": exc.code}
+        )
+        if exc.code == UNKNOWN_INTERACTION:
+            return None
+        raise
+    interaction.extras[PUBLIC_DEFER] = public
+    return False
+
+
+def _member_can_read(guild: discord.Guild, member: discord.abc.User, channel_id: int) -> bool:
+    """Whether the member may read the channel's history now (a private thread: never, for a digest)."""
+    channel = guild.get_channel_or_thread(channel_id)
+    if channel is None or not isinstance(member, discord.Member):
+        return False
+    if isinstance(channel, discord.Thread) and channel.is_private():
+        return False
+    permissions = channel.permissions_for(member)
+    return permissions.view_channel and permissions.read_message_history
+
+
 async def defer_then_request(
     interaction: discord.Interaction,
     *,
@@ -91,23 +123,10 @@ async def defer_then_request(
     """Check, defer, create the job; a SummaryBotError propagates to the global handler, which answers it."""
     check_target(target)
     public = visibility == Visibility.PUBLIC
-    duplicate = False
-    try:
-        await interaction.response.defer(ephemeral=not public, thinking=True)
-    except discord.HTTPException as exc:
-        if exc.code == INTERACTION_ALREADY_ACKNOWLEDGED:
-            # Discord delivered this interaction twice; the job request below is idempotent, answer nothing.
-            logger.info("interaction delivered again", extra={"interaction_id": interaction.id})
-            duplicate = True
-        else:
-            logger.warning(
-                "could not defer in time",
-                extra={"interaction_id": interaction.id, "status": exc.status, "code": exc.code},
-            )
-            if exc.code == UNKNOWN_INTERACTION:
-                return  # too late: nobody would see the result where it was asked for
-            raise
-    interaction.extras[PUBLIC_DEFER] = public
+    deferred = await _defer(interaction, public=public)
+    if deferred is None:
+        return
+    duplicate = deferred
     await check_thread_member(interaction, target)
     request = SummaryRequest(
         guild_id=interaction.guild_id or 0,
@@ -212,10 +231,10 @@ class SummarizeCog(commands.Cog):
             language=language or None,
         )
 
-    @app_commands.command(name="catchup", description="What you missed here since your last message or catch-up")
+    @app_commands.command(name="catchup", description="What you missed since your last message or catch-up")
     @app_commands.guild_only()
     @app_commands.describe(
-        channel="Another channel, thread or forum post (default: here)",
+        channel="One channel, thread or forum post (default: a digest of the channels you are most active in)",
         format="How to write it (default: the server's setting)",
     )
     @app_commands.choices(format=FORMAT_CHOICES)
@@ -225,7 +244,10 @@ class SummarizeCog(commands.Cog):
         channel: app_commands.Transform[app_commands.AppCommandChannel, TargetChannel] | None = None,
         format: app_commands.Choice[str] | None = None,
     ) -> None:
-        target = target_option(interaction, channel) if channel is not None else target_here(interaction)
+        if channel is None:
+            await self._catch_up_digest(interaction, format=format.value if format else None)
+            return
+        target = target_option(interaction, channel)
         window = await database_sync_to_async(catch_up_window)(channel_id=target.id, user_id=interaction.user.id)
         await defer_then_request(
             interaction,
@@ -235,6 +257,29 @@ class SummarizeCog(commands.Cog):
             visibility=Visibility.PRIVATE,
             format=format.value if format else None,
         )
+
+    async def _catch_up_digest(self, interaction: discord.Interaction, *, format: str | None) -> None:
+        """One private digest of the member's most active channels that they can read, a section each."""
+        guild = interaction.guild
+        if guild is None or interaction.guild_id is None:
+            raise InvalidInput("Catch-up works in a server.")
+        active = await database_sync_to_async(member_active_channels)(
+            guild_id=interaction.guild_id, user_id=interaction.user.id, limit=4 * CATCH_UP_CHANNELS
+        )
+        readable = [channel_id for channel_id in active if _member_can_read(guild, interaction.user, channel_id)]
+        deferred = await _defer(interaction, public=False)
+        if deferred is None:
+            return
+        try:
+            await database_sync_to_async(catch_up_digest_request)(
+                guild_id=interaction.guild_id, user_id=interaction.user.id, channel_ids=readable[:CATCH_UP_CHANNELS],
+                interaction_id=interaction.id, application_id=interaction.application_id,
+                interaction_token=interaction.token, format=format,
+            )
+        except SummaryBotError:
+            if deferred:
+                return  # the first delivery of this interaction answered already
+            raise
 
     async def summarize_from_here(self, interaction: discord.Interaction, message: discord.Message) -> None:
         target = target_cached(interaction, message.channel.id)

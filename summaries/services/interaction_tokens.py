@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from summaries.models import JobStatus, SummaryJob
+from summaries.models import Digest, JobStatus, SummaryJob
 from summaries.services.discord_results import INTERACTION_TOKEN_LIFETIME
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def interaction_tokens_clear_expired(*, now: datetime | None = None) -> int:
         .exclude(interaction_token="")
         .update(interaction_token="")
     )
+    cleared += Digest.objects.filter(created_at__lt=cutoff).exclude(interaction_token="").update(interaction_token="")
     if cleared:
-        logger.info("expired interaction tokens erased", extra={"jobs": cleared})
+        logger.info("expired interaction tokens erased", extra={"count": cleared})
     return cleared

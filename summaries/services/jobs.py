@@ -21,7 +21,16 @@ from guilds.models import Channel, ChannelKind, Guild
 from guilds.selectors import guild_get
 from guilds.services import ChannelData, channel_sync
 from summaries.engine.posted import PostedMessage, external_ids
-from summaries.models import DeliveryMode, JobSource, JobStatus, PostedTranscript, Schedule, SummaryJob, Visibility
+from summaries.models import (
+    DeliveryMode,
+    Digest,
+    JobSource,
+    JobStatus,
+    PostedTranscript,
+    Schedule,
+    SummaryJob,
+    Visibility,
+)
 from summaries.services.usage import budget_check
 from summaries.window import SummaryWindow
 from summarybot.errors import IdempotencyKeyReused, InvalidInput, LimitExceeded, NotFound, PermissionDenied
@@ -68,6 +77,8 @@ class SummaryRequest:
     # What the front door just saw of the channel on Discord: mirrored first when the mirror lacks it.
     channel_seen: ChannelData | None = None
     posted: tuple[PostedMessage, ...] | None = None
+    # Part of a digest: the digest posts the result with the other channels', the job posts nothing.
+    digest: Digest | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -276,6 +287,7 @@ def summary_request(*, request: SummaryRequest) -> tuple[SummaryJob, bool]:
         interaction_id=request.interaction_id,
         application_id=request.application_id,
         interaction_token=request.interaction_token,
+        digest=request.digest,
         **request.window.as_job_fields(),
     )
     try:

@@ -40,6 +40,7 @@ from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, Summa
 from summaries.selectors import last_summary_in_channel, posted_messages
 from summaries.services import discord_results
 from summaries.services.catchup import catch_up_record
+from summaries.services.digests import digest_job_finished
 from summaries.services.engine_setup import engine_setup
 from summaries.services.jobs import (
     ClaimLost,
@@ -55,7 +56,7 @@ from summaries.services.usage import budget_check, usage_record
 from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
-from summarybot.errors import InvalidInput, PermissionDenied, SummaryBotError
+from summarybot.errors import InvalidInput, NothingNew, PermissionDenied, SummaryBotError
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,8 @@ def _run_claimed(job: SummaryJob) -> str:
                 _schedule_outcome(job)
                 return "done: skipped, quiet"
         detail = f"Summarized {summary.message_count} messages"
-        if job.delivery_mode != DeliveryMode.NONE and job.delivered_at is None:
+        # A digest's job posts nothing: its digest posts every channel's summary together.
+        if job.delivery_mode != DeliveryMode.NONE and job.digest_id is None and job.delivered_at is None:
             if not job_progress(job=job, status=JobStatus.DELIVERING, progress=92, detail="Posting the summary…"):
                 raise ClaimLost(str(job.pk))
             try:
@@ -274,7 +276,13 @@ def _gave_up(job: SummaryJob) -> None:
 
 
 def _schedule_outcome(job: SummaryJob) -> None:
-    """A scheduled job ended: its schedule counts the run once all of the run's jobs have."""
+    """A job ended: a digest's last job posts the digest; a scheduled run is counted once all its jobs ended."""
+    if job.digest_id is not None:
+        try:
+            digest_job_finished(job=job)
+        except Exception:  # noqa: BLE001  the job's outcome is recorded; the sweeper posts a digest left behind
+            logger.exception("could not post a digest", extra={"job_id": str(job.pk), "digest_id": job.digest_id})
+        return
     if job.schedule_id is None:
         return
     try:
@@ -441,7 +449,7 @@ async def _fetch(
     if query.after_requesters_last_message:
         messages = _after_last_message_of(job.requested_by_user_id, messages)
         if not messages:
-            raise InvalidInput(f"You're all caught up: nothing new in #{channel.name} since your last message or catch-up.")
+            raise NothingNew(f"You're all caught up: nothing new in #{channel.name} since your last message or catch-up.")
     # Members' messages only: the schedule's own earlier posts and join notices don't make a channel busy.
     said = sum(1 for message in messages if not message.author.bot and message.kind != "system")
     if said < quiet_below:

@@ -16,8 +16,6 @@ the guild in its log channel.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -27,13 +25,14 @@ from django.db.models import F, Q
 from django.utils import timezone as dj_timezone
 
 from guilds.models import Channel, ChannelKind
-from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, SummaryJob, Visibility
-from summaries.schedule_times import describe, next_fire, period_window, previous_fire, run_window
+from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, ScheduleMode, SummaryJob, Visibility
+from summaries.schedule_times import next_fire, period_window, previous_fire, run_window
 from summaries.selectors import schedule_timing
+from summaries.services.digests import digest_channels_set, digest_for_schedule_run
 from summaries.services.jobs import SummaryRequest, summary_request
+from summaries.services.schedule_outcomes import schedule_run_counted
 from summaries.services.schedules import schedule_materialize, twin_name
 from summaries.window import SummaryWindow
-from summarybot.discord.client import DiscordRest
 from summarybot.errors import BudgetExceeded, IdempotencyKeyReused, SummaryBotError
 
 logger = logging.getLogger(__name__)
@@ -110,7 +109,9 @@ def schedule_run(*, schedule: Schedule, since: datetime, until: datetime) -> str
     post) is skipped; a run where no channel could be asked for counts as a failed run at once.
     """
     window = SummaryWindow.range(since, until)
-    made, refused = 0, []
+    # Combined: the jobs post nothing; their digest posts one message with a section per channel.
+    digest = digest_for_schedule_run(schedule=schedule, slot=until) if schedule.mode == ScheduleMode.COMBINED else None
+    made, refused, channels = 0, [], []
     for channel_id in scope_channel_ids(schedule=schedule):
         try:
             summary_request(request=SummaryRequest(
@@ -118,11 +119,13 @@ def schedule_run(*, schedule: Schedule, since: datetime, until: datetime) -> str
                 window=window, format=schedule.format or None, language=schedule.language or None,
                 visibility=Visibility.PUBLIC, delivery_mode=DeliveryMode.HERE,
                 idempotency_key=run_key(schedule_id=schedule.pk, slot=until, channel_id=channel_id),
-                enforce_cooldown=False, enforce_concurrency=False,
+                enforce_cooldown=False, enforce_concurrency=False, digest=digest,
             ))
             made += 1
+            channels.append(channel_id)
         except IdempotencyKeyReused:
             made += 1  # this slot's job exists, asked for before the schedule was edited: it stands
+            channels.append(channel_id)
         except BudgetExceeded as exc:
             refused.append(exc.message)
             break  # every other channel would be refused the same way
@@ -130,6 +133,8 @@ def schedule_run(*, schedule: Schedule, since: datetime, until: datetime) -> str
             refused.append(f"<#{channel_id}>: {exc.message}")
             logger.info("schedule skipped a channel", extra={"schedule_id": schedule.pk, "channel_id": channel_id,
                                                              "error_code": exc.code})
+    if digest is not None and not digest.channel_ids:
+        digest_channels_set(digest=digest, channel_ids=channels)
     if made:
         logger.info("schedule run queued", extra={"schedule_id": schedule.pk, "jobs": made, "skipped": len(refused)})
         return f"queued {made} job{'s' if made != 1 else ''}" + (f", skipped {len(refused)}" if refused else "")
@@ -165,8 +170,11 @@ def run_key(*, schedule_id: int, slot: datetime, channel_id: int) -> str:
 
 
 def schedule_job_finished(*, job: SummaryJob) -> None:
-    """A schedule's job ended: once every job of its run has, count the run (once, whoever gets here)."""
-    if job.schedule_id is None or job.source != JobSource.SCHEDULE or job.until is None:
+    """A schedule's job ended: once every job of its run has, count the run (once, whoever gets here).
+
+    A combined run's jobs are counted by their digest instead, once it is posted (or could not be).
+    """
+    if job.schedule_id is None or job.source != JobSource.SCHEDULE or job.until is None or job.digest_id is not None:
         return
     run = SummaryJob.objects.filter(schedule_id=job.schedule_id, source=JobSource.SCHEDULE, until=job.until)
     if run.exclude(status__in=JobStatus.finished()).exists():
@@ -176,57 +184,3 @@ def schedule_job_finished(*, job: SummaryJob) -> None:
     if failed is not None:
         failure = f"<#{failed.channel_id}>: {failed.error_message or failed.error_code or failed.status}"
     schedule_run_counted(schedule_id=job.schedule_id, slot=job.until, failure=failure)
-
-
-def schedule_run_counted(*, schedule_id: int, slot: datetime, failure: str | None) -> None:
-    """Count the run of `slot`: a failure adds one, a success resets; each run counts once, and a run
-    older than one already counted is ignored. Pauses the schedule at the limit and tells the guild."""
-    not_counted = Q(last_outcome_at__isnull=True) | Q(last_outcome_at__lt=slot)
-    with transaction.atomic():
-        if failure is None:
-            Schedule.objects.filter(not_counted, pk=schedule_id).update(last_outcome_at=slot, consecutive_failures=0)
-            return
-        counted = Schedule.objects.filter(not_counted, pk=schedule_id).update(
-            last_outcome_at=slot, consecutive_failures=F("consecutive_failures") + 1
-        )
-        schedule = Schedule.objects.select_related("guild").filter(pk=schedule_id).first()
-        limit = settings.SCHEDULE_MAX_CONSECUTIVE_FAILURES
-        if not counted or schedule is None or not schedule.enabled or schedule.consecutive_failures < limit:
-            return
-        reason = f"Paused after {schedule.consecutive_failures} failed runs in a row. Last: {failure}"
-        if not Schedule.objects.filter(pk=schedule_id, enabled=True).update(
-            enabled=False, paused_reason=reason[:200], next_run_at=None
-        ):
-            return
-        schedule.enabled, schedule.paused_reason, schedule.next_run_at = False, reason[:200], None
-        schedule_materialize(schedule=schedule)
-        logger.warning("schedule paused after failures", extra={"schedule_id": schedule_id})
-        notice = (
-            f"⏸️ The schedule **{schedule.name}** ({describe(schedule_timing(schedule))}) is paused: its last "
-            f"{schedule.consecutive_failures} runs failed. The last error: {failure}\n"
-            "Fix the cause, then resume it with `/schedule resume` (or the API)."
-        )
-        transaction.on_commit(lambda: tell_guild(
-            channel_id=schedule.guild.log_channel_id, text=notice, nonce_seed=f"paused:{schedule_id}:{slot.isoformat()}"
-        ))
-
-
-def tell_guild(*, channel_id: int | None, text: str, nonce_seed: str) -> bool:
-    """Post an admin notice in the guild's log channel; best effort (the schedule row says it too).
-
-    The nonce makes a repeated notice (a retried task) one message. Returns whether it was posted.
-    """
-    if not channel_id:
-        return False
-    nonce = hashlib.sha256(nonce_seed.encode()).hexdigest()[:25]
-
-    async def post() -> None:
-        async with DiscordRest() as rest:
-            await rest.delivery.send_message(channel_id, content=text[:2000], nonce=nonce)
-
-    try:
-        asyncio.run(post())
-    except Exception:  # noqa: BLE001  telling is best effort: the pause itself is recorded
-        logger.warning("could not post an admin notice", extra={"channel_id": channel_id}, exc_info=True)
-        return False
-    return True

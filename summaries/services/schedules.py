@@ -290,9 +290,10 @@ def _validate(schedule: Schedule, guild: Guild) -> None:
             raise InvalidInput(f"I can't post digests in #{target.name}; pick a text channel or a thread.")
     if schedule.mode not in ScheduleMode.values:
         raise InvalidInput(f"mode must be one of: {', '.join(ScheduleMode.values)}.")
-    if schedule.mode == ScheduleMode.COMBINED:
+    if schedule.mode == ScheduleMode.COMBINED and schedule.discord_channel_id is None:
         raise InvalidInput(
-            "Combined digests (one post with a section per channel) are not available yet; use mode per_channel."
+            "A combined digest (one post with a section per channel) needs a channel to post in: "
+            "set discord_channel_id."
         )
     if schedule.format and schedule.format not in SummaryFormat.values:
         raise InvalidInput(f"format must be one of: {', '.join(SummaryFormat.values)}.")

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from guilds.activity import member_active_channels
+from guilds.models import Channel as ChannelRow
 from guilds.models import ChannelActivity, Guild
 from guilds.services import member_optout_create
-from summaries.models import CatchUp, Summary, SummaryJob, Visibility, WindowKind
+from summaries.models import CatchUp, Digest, DigestStatus, Summary, SummaryJob, Visibility, WindowKind
 from summaries.tasks import run_summary_job
 from tests.botrunner.bot_support import BotWorld, db, eventually, run_task
 
@@ -26,8 +27,10 @@ def offline_engine(settings):  # type: ignore[no-untyped-def]
     settings.SUMMARY_PROVIDER = "local"  # these tests are about the window and the Discord round trip
 
 
-async def run_catchup(w: BotWorld, user: Any, **options: Any) -> tuple[SummaryJob, dict[str, Any]]:
-    payload = w.slash("catchup", user=user, options=options)
+async def run_catchup(w: BotWorld, user: Any) -> tuple[SummaryJob, dict[str, Any]]:
+    """/catchup channel:#general, as `user`, run through the worker."""
+    option, resolved = w.channel_option("channel", w.channel, user=user)
+    payload = w.slash("catchup", user=user, options=[option], resolved=resolved)
     await w.interact(payload)
     (job,) = await eventually(lambda: db(lambda: list(SummaryJob.objects.filter(interaction_id=int(payload["id"]))))())
     await run_task(run_summary_job, str(job.pk))
@@ -130,7 +133,7 @@ async def test_the_bot_counts_who_writes_where_but_not_bots_or_opted_out_members
     await w.fake.post_message_async(w.channel, w.fake.bot_user, "beep")
 
     cog = w.bot.get_cog("ActivityCog")
-    await eventually(lambda: _pending(cog, 2))
+    await eventually(lambda: _pending(cog, 2, messages=4))
     await cog.write()
 
     rows = await db(lambda: sorted(ChannelActivity.objects.values_list("channel_id", "user_id", "messages")))()
@@ -138,5 +141,85 @@ async def test_the_bot_counts_who_writes_where_but_not_bots_or_opted_out_members
     assert await db(member_active_channels)(guild_id=w.guild.id, user_id=w.member.id, limit=5) == [w.channel.id, thread.id]
 
 
-async def _pending(cog: Any, keys: int) -> bool:
-    return len(cog.pending) >= keys and sum(cog.pending.values()) >= 4
+async def _pending(cog: Any, keys: int, *, messages: int = 0) -> bool:
+    """The bot has counted this many (channel, member) pairs and messages, not yet written."""
+    return len(cog.pending) >= keys and sum(cog.pending.values()) >= messages
+
+
+# --- /catchup without a channel: one digest of the member's most active channels --------------------
+
+
+async def digest_of(payload: dict[str, Any]) -> Digest:
+    return await eventually(lambda: db(lambda: Digest.objects.filter(interaction_id=int(payload["id"])).first())())
+
+
+async def test_catchup_without_a_channel_digests_the_members_active_readable_channels(bot_world: BotWorld) -> None:
+    w = bot_world
+    design = w.fake.add_channel(w.guild, "design")
+    staff = w.fake.add_channel(w.guild, "staff")
+    quiet = w.fake.add_channel(w.guild, "quiet")
+    for channel in (design, staff, quiet):
+        await w.fake.dispatch_async("CHANNEL_CREATE", w.fake.channel_payload(channel))
+    await eventually(lambda: db(lambda: ChannelRow.objects.filter(pk__in=[design.id, staff.id, quiet.id]).count() == 3)())
+    # Where the member wrote lately (counted by the bot as messages arrive).
+    for channel in (w.channel, w.channel, design, staff, quiet):
+        await w.fake.post_message_async(channel, w.member, "my message")
+    cog = w.bot.get_cog("ActivityCog")
+    await eventually(lambda: _pending(cog, 4))
+    await cog.write()
+    # Since then: talk in #general and #design (mentioning the member there); #quiet has nothing new.
+    for n in range(6):
+        w.fake.add_message(w.channel, w.admin, f"general: we shipped build {n}")
+    w.fake.add_message(design, w.owner, f"<@{w.member.id}> which logo do you prefer?")
+    w.fake.add_message(design, w.admin, "the dark one looks better")
+    # The member lost access to #staff: it is not theirs to catch up on.
+    w.fake.lock_channel(staff)
+    await w.fake.dispatch_async("CHANNEL_UPDATE", w.fake.channel_payload(staff))
+
+    payload = w.slash("catchup", user=w.member)
+    await w.interact(payload)
+    digest = await digest_of(payload)
+    jobs = await db(lambda: list(SummaryJob.objects.filter(digest=digest).order_by("created_at")))()
+    assert sorted(job.channel_id for job in jobs) == sorted([w.channel.id, design.id, quiet.id])
+    assert all(job.window_kind == WindowKind.CATCH_UP and job.visibility == Visibility.PRIVATE for job in jobs)
+    for job in jobs:
+        await run_task(run_summary_job, str(job.pk))
+
+    digest = await db(Digest.objects.get)(pk=digest.pk)
+    assert digest.status == DigestStatus.DELIVERED
+    edit = await w.fake.wait_for_request_async(
+        lambda r: r.method == "PATCH" and payload["token"] in r.path and bool((r.json or {}).get("embeds"))
+    )
+    titles = [embed["title"] for embed in edit.json["embeds"]]
+    assert titles == ["#design", "#general"]  # what mentions the member first; nothing new in #quiet
+    assert "For you" in edit.json["embeds"][0]["description"]
+    (message,) = [m for m in w.fake.interaction_messages(payload) if m.embeds]
+    assert message.flags & EPHEMERAL
+    assert not [r for r in w.fake.requests_matching("POST", r"^/channels/\d+/messages$") if r.status == 200]
+
+
+async def test_catchup_without_activity_explains_how_to_pick_a_channel(bot_world: BotWorld) -> None:
+    w = bot_world
+    payload = w.slash("catchup", user=w.member)
+    await w.interact(payload)
+    assert "Pick one with /catchup channel" in await w.answer_text(payload)
+    assert not await db(Digest.objects.exists)()
+
+
+async def test_a_catchup_digest_with_nothing_new_says_you_are_all_caught_up(bot_world: BotWorld) -> None:
+    w = bot_world
+    await w.fake.post_message_async(w.channel, w.member, "last word")
+    cog = w.bot.get_cog("ActivityCog")
+    await eventually(lambda: _pending(cog, 1))
+    await cog.write()
+
+    payload = w.slash("catchup", user=w.member)
+    await w.interact(payload)
+    digest = await digest_of(payload)
+    (job,) = await db(lambda: list(SummaryJob.objects.filter(digest=digest)))()
+    await run_task(run_summary_job, str(job.pk))
+
+    assert (await db(Digest.objects.get)(pk=digest.pk)).status == DigestStatus.EMPTY
+    await w.fake.wait_for_request_async(
+        lambda r: r.method == "PATCH" and payload["token"] in r.path and "all caught up" in str((r.json or {}).get("content"))
+    )

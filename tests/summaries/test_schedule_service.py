@@ -144,7 +144,7 @@ def test_another_guilds_schedule_is_not_found(guild):
     [
         ({"whole_guild": True, "category_id": 5}, InvalidInput, "Choose one scope"),
         ({"channel_ids": []}, InvalidInput, "Choose one scope"),
-        ({"mode": "combined"}, InvalidInput, "not available yet"),
+        ({"mode": "combined"}, InvalidInput, "needs a channel to post in"),
         ({"frequency": "weekly", "weekdays": []}, InvalidInput, "at least one weekday"),
         ({"frequency": "cron", "cron": "0 9 * *"}, InvalidInput, "five fields"),
         ({"timezone": "Europe/Atlantis"}, InvalidInput, "IANA"),
