@@ -14,7 +14,7 @@ from django_q.models import Schedule as QSchedule
 from guilds.models import Channel as ChannelRow
 from guilds.models import Guild as GuildRow
 from summaries.models import Schedule, SummaryJob
-from summaries.services.schedules import RUN_NOW_TASK, twin_name
+from summaries.services.schedules import RUN_NOW_TASK, schedule_create, twin_name
 from summaries.tasks import run_schedule_now, run_summary_job
 from tests.botrunner.bot_support import BotWorld, db, eventually, run_task
 from tests.fakes.discord import RecordedRequest
@@ -205,6 +205,21 @@ async def test_list_shows_each_schedule_with_scope_frequency_next_run_and_pause_
     assert "#general" in first and "daily at 09:00 (UTC)" in first
     assert f"<t:{int(daily.next_run_at.timestamp())}:R>" in first
     assert second.startswith(f"`{hourly.pk}` **b hourly**") and "paused: holidays" in second
+
+
+async def test_a_long_list_fits_in_one_message_and_says_how_many_more(bot_world: BotWorld) -> None:
+    w = bot_world
+
+    def create_many() -> None:
+        for number in range(40):
+            schedule_create(guild_id=w.guild.id, name=f"{number:02} " + "x" * 90, frequency="hourly",
+                            channel_ids=[w.channel.id])
+
+    await db(create_many)()
+    _, text = await schedule_cmd(w, "list")
+    assert len(text) <= 2000
+    shown = len(re.findall(r"^`\d+` ", text, flags=re.M))
+    assert 5 < shown < 40 and text.endswith(f"…and {40 - shown} more.")
 
 
 async def test_list_of_a_server_without_schedules(bot_world: BotWorld) -> None:
