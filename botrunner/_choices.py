@@ -1,6 +1,9 @@
-"""Option choices and autocompletes shared by the cogs (formats, languages)."""
+"""Option choices and autocompletes shared by the cogs (formats, languages, time zones)."""
 
 from __future__ import annotations
+
+import zoneinfo
+from functools import lru_cache
 
 from discord import app_commands
 
@@ -55,3 +58,37 @@ def language_choices(current: str) -> list[app_commands.Choice[str]]:
 
 async def language_autocomplete(interaction: object, current: str) -> list[app_commands.Choice[str]]:
     return language_choices(current)
+
+
+# Offered before anything is typed; every other IANA name is found by typing part of it.
+_COMMON_TIMEZONES = (
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Moscow", "America/New_York",
+    "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata", "Asia/Shanghai",
+    "Asia/Tokyo", "Australia/Sydney",
+)
+
+
+@lru_cache(maxsize=1)
+def _timezone_names() -> tuple[str, ...]:
+    # Region/City names and UTC; the legacy aliases ("EST5EDT", "Cuba") only crowd the list.
+    return tuple(sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC"))
+
+
+def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
+    """IANA time zones whose name or city starts with (then contains) what was typed ("new york" finds
+    America/New_York)."""
+    needle = current.strip().lower().replace(" ", "_")
+    if not needle:
+        return [app_commands.Choice(name=name, value=name) for name in _COMMON_TIMEZONES]
+    first, then = [], []
+    for name in _timezone_names():
+        lowered = name.lower()
+        if lowered.startswith(needle) or lowered.rsplit("/", 1)[-1].startswith(needle):
+            first.append(name)
+        elif needle in lowered:
+            then.append(name)
+    return [app_commands.Choice(name=name, value=name) for name in (first + then)[:_MAX_CHOICES]]
+
+
+async def timezone_autocomplete(interaction: object, current: str) -> list[app_commands.Choice[str]]:
+    return timezone_choices(current)

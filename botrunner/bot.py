@@ -31,6 +31,7 @@ EXTENSIONS: tuple[str, ...] = (
     "botrunner.cogs.mirror",
     "botrunner.cogs.qa",
     "botrunner.cogs.activity",
+    "botrunner.cogs.schedules",
 )
 
 
