@@ -22,7 +22,7 @@ from botrunner._access import TargetChannel
 from botrunner._choices import FORMAT_CHOICES, language_autocomplete, timezone_autocomplete
 from botrunner._errors import handle_interaction_error
 from summaries.engine.render.discord_limits import MESSAGE_CONTENT
-from summaries.models import Schedule, ScheduleFrequency
+from summaries.models import Schedule, ScheduleFrequency, ScheduleMode
 from summaries.schedule_times import describe
 from summaries.selectors import schedule_get, schedule_scope_label, schedule_timing, schedules_for_guild
 from summaries.services.schedule_runs import scope_channel_ids
@@ -251,6 +251,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
         language="Summary language (default: each channel's)",
         post_to="Post every digest in this channel (default: each in its own channel)",
         min_messages="Skip a channel with fewer messages than this in the window (default 5)",
+        combined="One digest with a section per channel, posted in post_to (default: one post per channel)",
     )
     @app_commands.choices(frequency=FREQUENCY_CHOICES, format=FORMAT_CHOICES)
     @app_commands.autocomplete(timezone=timezone_autocomplete, language=language_autocomplete)
@@ -274,6 +275,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
         language: app_commands.Range[str, 1, 16] | None = None,
         post_to: Channel | None = None,
         min_messages: app_commands.Range[int, 1, 10_000] = 5,
+        combined: bool = False,
     ) -> None:
         listed = [picked.id for picked in (channel, channel2, channel3) if picked is not None]
         if whole_server and listed:
@@ -300,6 +302,7 @@ class ScheduleCog(commands.GroupCog, group_name="schedule", group_description="R
             language=language or "",
             discord_channel_id=post_to.id if post_to else None,
             min_messages=min_messages,
+            mode=ScheduleMode.COMBINED if combined else ScheduleMode.PER_CHANNEL,
         )
         logger.info(
             "schedule created from Discord",

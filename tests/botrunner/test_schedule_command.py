@@ -116,6 +116,22 @@ async def test_create_over_three_channels_posting_in_another(bot_world: BotWorld
     assert "#dev, #ops, #general" in text and "17:30 America/New_York" in text
 
 
+async def test_create_a_combined_digest_and_it_needs_a_channel_to_post_in(bot_world: BotWorld) -> None:
+    w = bot_world
+    dev, digests = [await add_channel(w, name) for name in ("dev", "digests")]
+    _, text = await schedule_cmd(
+        w, "create", options={"name": "no target", "frequency": "daily", "time": "09:00", "combined": True},
+        channels={"channel": dev},
+    )
+    assert "needs a channel to post in" in text and await schedules() == []
+    await schedule_cmd(
+        w, "create", options={"name": "daily digest", "frequency": "daily", "time": "09:00", "combined": True},
+        channels={"channel": dev, "channel2": w.channel, "post_to": digests},
+    )
+    (schedule,) = await schedules()
+    assert (schedule.mode, schedule.discord_channel_id) == ("combined", digests.id)
+
+
 async def test_create_a_whole_server_schedule(bot_world: BotWorld) -> None:
     w = bot_world
     _, text = await schedule_cmd(
