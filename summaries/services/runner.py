@@ -250,7 +250,9 @@ def _tell_requester(job: SummaryJob) -> None:
 
 def _produce(job: SummaryJob) -> Summary:
     guild = job.guild
-    provider, options = engine_setup(guild=guild, channel_id=job.channel_id, format=job.format, language=job.language)
+    provider, options = engine_setup(
+        guild=guild, channel_id=job.channel_id, format=job.format, language=job.language, source=job.source
+    )
     after_id = _since_last_summary(job)
     progress = _Progress()
     result, fetched = asyncio.run(_fetch_and_summarize(job, guild, provider, options, after_id, progress))
@@ -262,8 +264,9 @@ def _record_call(*, job: SummaryJob, provider_name: str, model: str, call: CallU
     usage_record(
         guild_id=job.guild_id, provider=provider_name, model=model, prompt_tokens=call.prompt_tokens,
         completion_tokens=call.completion_tokens, llm_calls=1, summaries=0,
-        cost_usd=cost_usd(call.prompt_tokens, call.completion_tokens, model, options.prices)
-        or cost_usd(call.prompt_tokens, call.completion_tokens, options.model, options.prices),
+        cost_usd=(cost_usd(call.prompt_tokens, call.completion_tokens, model, options.prices)
+                  or cost_usd(call.prompt_tokens, call.completion_tokens, options.model, options.prices))
+        * call.price_factor,  # a batched call is billed at the batch price
     )
 
 
