@@ -55,13 +55,13 @@ class Day:
 
 
 async def digest(day: int, args: argparse.Namespace, *, batched: bool, base_url: str) -> Day:
-    from summarybot.config import DEFAULT_PRICES
     from summaries.engine import SummaryOptions, summarize
     from summaries.engine.costs import BATCH_PRICE_FACTOR
     from summaries.engine.synthetic import synthetic_conversation
     from summaries.llm.base import ChatProvider
     from summaries.llm.batch import MAX_BATCH_REQUESTS, BatchingProvider, BatchTiming
     from summaries.llm.factory import build_provider
+    from summarybot.config import DEFAULT_PRICES
 
     messages = synthetic_conversation(args.messages, seed=1000 + day, authors=25)
     ordinary = build_provider(provider="openai", base_url=base_url, api_key="sk-bench", model=MODEL)
