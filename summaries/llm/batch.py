@@ -300,8 +300,11 @@ class BatchingProvider:
         call = by_id.get(str(line.get("custom_id")))
         if call is None or call.future.done():
             return
-        response = line.get("response") or {}
-        status = int(response.get("status_code") or 0)
+        response = line.get("response") if isinstance(line.get("response"), dict) else {}
+        try:
+            status = int(response.get("status_code") or 0)
+        except (TypeError, ValueError):
+            status = 0
         body = response.get("body")
         if status == 200 and isinstance(body, dict):
             try:
@@ -321,9 +324,10 @@ class BatchingProvider:
                 _reject(call, error)
                 return
         # A retryable failure, or a request the batch never ran (expired, cancelled): left for an ordinary call.
+        error_code = line["error"].get("code") if isinstance(line.get("error"), dict) else None
         logger.info(
             "batch request not served, making an ordinary call",
-            extra={"custom_id": call.custom_id, "status": status, "error": (line.get("error") or {}).get("code")},
+            extra={"custom_id": call.custom_id, "status": status, "error": error_code},
         )
 
     # -- ordinary calls --
