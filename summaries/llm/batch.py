@@ -163,6 +163,13 @@ class BatchingProvider:
         # A batch nobody waits for any more would still be billed for what it completes.
         for batch_id in list(self._live):
             await self._cancel(batch_id)
+        if self.batches:
+            # What the operator needs to judge the deadline: how much the batches served, how much fell back.
+            logger.info(
+                "batched provider closed",
+                extra={"batches": len(self.batches), "batched_calls": self.batched_calls,
+                       "ordinary_calls": self.ordinary_calls},
+            )
         await self.inner.aclose()
 
     # -- gathering --
