@@ -231,14 +231,26 @@ class BatchingProvider:
         ]
         data = ("\n".join(lines) + "\n").encode()
         uploaded = await _api(client.files.create(file=("summary-batch.jsonl", data, "application/jsonl"), purpose="batch"))
-        batch = await _api(
-            client.batches.create(
-                input_file_id=uploaded.id,
-                endpoint=ENDPOINT,
-                completion_window="24h",
-                metadata={"purpose": calls[0].request.purpose[:64]},
+        creating = asyncio.ensure_future(
+            _api(
+                client.batches.create(
+                    input_file_id=uploaded.id,
+                    endpoint=ENDPOINT,
+                    completion_window="24h",
+                    metadata={"purpose": calls[0].request.purpose[:64]},
+                )
             )
         )
+        try:
+            batch = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            # Stopped while OpenAI was creating it: learn its id anyway, so aclose() cancels it rather than
+            # leave it to run, and be billed, for nobody.
+            try:
+                self._live.add((await asyncio.wait_for(creating, timeout=30)).id)
+            except (LLMError, TimeoutError):
+                pass
+            raise
         self._live.add(batch.id)
         self.batches.append(batch.id)
         logger.info("batch submitted", extra={"batch_id": batch.id, "calls": len(calls), "host": self.inner.host})
