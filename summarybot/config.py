@@ -84,6 +84,8 @@ class Config:
     llm_rpm_limit: int
     llm_tpm_limit: int
     summary_prices: dict[str, tuple[float, float]]
+    summary_batch_schedules: bool
+    summary_batch_deadline_seconds: int
     log_level: str
 
 
@@ -248,6 +250,14 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         raise ConfigError(f"LOG_LEVEL must be a logging level name, got {log_level!r}")
 
     q_timeout = _positive_int(env, "Q_TIMEOUT", 900, minimum=30)
+    # A job waiting on a batch holds its worker, and django-q2 stops a task after Q_TIMEOUT: the deadline
+    # leaves at least a quarter of it for the ordinary calls that follow a batch that did not finish.
+    batch_deadline = _positive_int(env, "SUMMARY_BATCH_DEADLINE_SECONDS", q_timeout * 2 // 3)
+    if batch_deadline > q_timeout * 3 // 4:
+        raise ConfigError(
+            f"SUMMARY_BATCH_DEADLINE_SECONDS ({batch_deadline}) must be at most three quarters of Q_TIMEOUT "
+            f"({q_timeout}): raise Q_TIMEOUT to wait longer for batches"
+        )
 
     return Config(
         debug=debug,
@@ -298,5 +308,7 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         llm_rpm_limit=_positive_int(env, "LLM_RPM_LIMIT", 500),
         llm_tpm_limit=_positive_int(env, "LLM_TPM_LIMIT", 2_000_000),
         summary_prices=_prices(env.str("SUMMARY_PRICES", default="")),
+        summary_batch_schedules=_bool(env, "SUMMARY_BATCH_SCHEDULES", False),
+        summary_batch_deadline_seconds=batch_deadline,
         log_level=log_level,
     )

@@ -256,6 +256,10 @@ LLM_RPM_LIMIT: int = _cfg.llm_rpm_limit
 LLM_TPM_LIMIT: int = _cfg.llm_tpm_limit
 # USD per million tokens: (input, output). Override with SUMMARY_PRICES="model=in:out,...".
 SUMMARY_PRICES: dict[str, tuple[float, float]] = _cfg.summary_prices
+# Scheduled digests through OpenAI's Batch API (half the price); past the deadline (seconds from the job's
+# start, under Q_TIMEOUT) the batch is cancelled and the job makes ordinary calls.
+SUMMARY_BATCH_SCHEDULES: bool = _cfg.summary_batch_schedules
+SUMMARY_BATCH_DEADLINE_SECONDS: int = _cfg.summary_batch_deadline_seconds
 
 # --- Logging: one dict; never log message content, tokens or keys ---------------------------------------
 LOGGING = {

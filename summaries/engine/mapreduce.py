@@ -319,6 +319,7 @@ class MapReduceSummarizer:
             level=level,
             prompt_tokens=response.prompt_tokens,
             completion_tokens=response.completion_tokens,
+            price_factor=response.price_factor,
         )
         self.usage.add_call(call)
         if self.on_call is not None:

@@ -10,7 +10,7 @@ from summarybot.errors import BudgetExceeded, InvalidInput
 from ..llm.base import ChatProvider
 from .cache import ChunkCache
 from .citations import CitationMap
-from .costs import cost_usd
+from .costs import cost_usd, price_for
 from .estimate import Estimate, build_plan, estimate_plan
 from .formats import get_format
 from .language import detect_language
@@ -206,8 +206,13 @@ async def summarize(
     )
     draft = _with_extracted(await summarizer.run(), conversation, options)
     model = summarizer.model_seen or provider.model or options.model
-    usage.cost_usd = cost_usd(usage.prompt_tokens, usage.completion_tokens, model, options.prices) or cost_usd(
-        usage.prompt_tokens, usage.completion_tokens, options.model, options.prices
+    # A model the price table does not know (a dated snapshot it lacks) is priced as the one asked for.
+    priced = model if price_for(model, options.prices) != (0.0, 0.0) else options.model
+    usage.cost_usd = cost_usd(usage.prompt_tokens, usage.completion_tokens, priced, options.prices) - sum(
+        # Calls billed below the list price (a batch API) take their discount off the total.
+        cost_usd(c.prompt_tokens, c.completion_tokens, priced, options.prices, price_factor=1.0 - c.price_factor)
+        for c in usage.calls
+        if c.price_factor != 1.0
     )
     language = options.language if options.language != "auto" else (draft.language or "und")
     return _result(

@@ -99,14 +99,19 @@ class CallUsage:
     level: int
     prompt_tokens: int
     completion_tokens: int
+    # The share of the list price the provider billed (0.5 through a batch API): what the call really cost.
+    price_factor: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "stage": self.stage,
             "level": self.level,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
         }
+        if self.price_factor != 1.0:  # stored usage keeps its old shape for ordinary calls
+            data["price_factor"] = self.price_factor
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallUsage:
@@ -115,6 +120,7 @@ class CallUsage:
             level=int(data["level"]),
             prompt_tokens=int(data["prompt_tokens"]),
             completion_tokens=int(data["completion_tokens"]),
+            price_factor=float(data.get("price_factor", 1.0)),
         )
 
 

@@ -26,6 +26,8 @@ class ChatResponse:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str = "stop"
+    # The share of the list price this call is billed at: 0.5 for OpenAI's Batch API, 1 for ordinary calls.
+    price_factor: float = 1.0
 
 
 class ChatProvider(Protocol):

@@ -10,10 +10,12 @@ What a model costs is the engine's lookup (summaries/engine/costs.py) in SUMMARY
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from summaries.llm.base import ChatProvider
+from summaries.llm.batch import BatchingProvider, BatchTiming
 from summaries.llm.errors import LLMAuthError
 from summaries.llm.model_table import model_key
 from summaries.llm.openai_provider import OpenAIProvider
@@ -101,4 +103,28 @@ def build_provider(
         fallback_models=fallbacks,
         rpm_limit=settings.LLM_RPM_LIMIT,
         tpm_limit=settings.LLM_TPM_LIMIT,
+    )
+
+
+def batches_supported(base_url: str) -> bool:
+    """Whether an endpoint has OpenAI's Batch API: OpenAI's own does, compatible servers (Ollama, vLLM, a
+    guild's gateway) do not. The operator's OPENAI_BASE_URL counts as OpenAI (a proxy in front of it, or a
+    test server): turning SUMMARY_BATCH_SCHEDULES on is the operator saying so."""
+    if urlsplit(base_url).hostname == "api.openai.com":
+        return True
+    return base_url.rstrip("/") == settings.OPENAI_BASE_URL.rstrip("/")
+
+
+def batching_provider(provider: ChatProvider | None, *, price_factor: float) -> BatchingProvider | None:
+    """`provider` wrapped to go through the Batch API, when SUMMARY_BATCH_SCHEDULES is on and its endpoint
+    has one; None otherwise (the offline engine, a compatible server). The caller decides which jobs may wait."""
+    if not settings.SUMMARY_BATCH_SCHEDULES or not isinstance(provider, OpenAIProvider):
+        return None
+    if not batches_supported(provider.base_url):
+        return None
+    return BatchingProvider(
+        provider,
+        timing=BatchTiming(deadline_seconds=settings.SUMMARY_BATCH_DEADLINE_SECONDS),
+        price_factor=price_factor,
+        ordinary_concurrency=settings.SUMMARY_MAP_CONCURRENCY,
     )

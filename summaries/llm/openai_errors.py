@@ -8,6 +8,7 @@ Messages keep the server's wording (it names the model and limit) but never the 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import openai
@@ -72,13 +73,54 @@ def classify(exc: openai.APIError) -> LLMError:
     if not isinstance(exc, openai.APIStatusError):
         # The SDK could not read a 2xx body: the server is misbehaving, which another try may not repeat.
         return LLMUnavailable(f"unreadable reply from the LLM endpoint: {message}", details=details)
-    status = exc.status_code
+    return _classify_status(
+        exc.status_code,
+        code=exc.code,
+        type_=exc.type,
+        message=message,
+        headers=exc.response.headers,
+        context_length=is_context_length(exc),
+        details=details,
+    )
+
+
+def classify_batch_line(status: int, error: Mapping[str, Any] | None) -> LLMError:
+    """A Batch API request that failed (a line of the error file): the class the same failure of an
+    ordinary call gets. `error` is the line's `{"message", "type", "param", "code"}`, when it has one."""
+    error = error or {}
+    raw = str(error.get("message") or f"HTTP {status}")
+    message = _KEY_LIKE.sub("[redacted]", raw)[:500]
+    code = error.get("code")
+    details: dict[str, Any] = {"status": status, "batch": True}
+    if code:
+        details["server_code"] = code
+    return _classify_status(
+        status,
+        code=code,
+        type_=error.get("type"),
+        message=message,
+        headers={},
+        context_length=code == "context_length_exceeded" or bool(_CONTEXT_WORDS.search(raw)),
+        details=details,
+    )
+
+
+def _classify_status(
+    status: int,
+    *,
+    code: Any,
+    type_: Any,
+    message: str,
+    headers: Mapping[str, str],
+    context_length: bool,
+    details: dict[str, Any],
+) -> LLMError:
     if status == 429:
-        if exc.code == "insufficient_quota" or exc.type == "insufficient_quota":
+        if code == "insufficient_quota" or type_ == "insufficient_quota":
             return LLMQuotaExceeded(f"the LLM account is out of quota: {message}", details=details)
         return LLMRateLimited(
             f"rate limited by the LLM endpoint: {message}",
-            retry_after=retry_after_seconds(exc.response.headers),
+            retry_after=retry_after_seconds(headers),
             details=details,
         )
     if status in (401, 403):
@@ -89,9 +131,9 @@ def classify(exc: openai.APIError) -> LLMError:
     if status in (408, 409) or status >= 500:
         return LLMUnavailable(
             f"the LLM endpoint failed ({status})",
-            retry_after=retry_after_seconds(exc.response.headers),
+            retry_after=retry_after_seconds(headers),
             details=details,
         )
-    if is_context_length(exc):
+    if context_length:
         return LLMContextLengthExceeded(message, details=details)
     return LLMInvalidRequest(f"the LLM endpoint rejected the request ({status}): {message}", details=details)

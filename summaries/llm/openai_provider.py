@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import openai
 from asgiref.sync import sync_to_async
 from django.core.cache import BaseCache
+from openai.types.chat import ChatCompletion
 
 from summaries.llm.base import ChatRequest, ChatResponse
 from summaries.llm.breaker import CircuitBreaker
@@ -146,6 +147,23 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    # -- for the Batch API wrapper (summaries/llm/batch.py): the same client, bodies and replies --
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        return self._client
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    async def request_body(self, request: ChatRequest) -> dict[str, Any]:
+        """The body an ordinary call to the primary model would POST to /chat/completions."""
+        mode: str | None = None
+        if request.json_schema is not None:
+            mode = JSON_OBJECT if await self._uses_json_object() else JSON_SCHEMA
+        return self._arguments(self.model, request, mode)
 
     # -- one model, with retries --
 
@@ -292,14 +310,6 @@ class OpenAIProvider:
             completion = raw.parse()
         except (openai.APIError, ValueError) as exc:
             raise LLMUnavailable("unreadable reply from the LLM endpoint", details={"model": model}) from exc
-        if not completion.choices:
-            raise LLMBadOutput("the LLM endpoint returned no choices", details={"model": model})
-        choice = completion.choices[0]
-        content = choice.message.content
-        if content is None:
-            reason = "refused" if getattr(choice.message, "refusal", None) else "returned no content"
-            raise LLMBadOutput(f"the model {reason}", details={"model": model, "finish_reason": choice.finish_reason})
-        usage = completion.usage
         logger.debug(
             "LLM call done",
             extra={
@@ -309,10 +319,23 @@ class OpenAIProvider:
                 "purpose": request.purpose,
             },
         )
-        return ChatResponse(
-            content=content,
-            model=completion.model or model,
-            prompt_tokens=usage.prompt_tokens if usage else prompt_estimate(request),
-            completion_tokens=usage.completion_tokens if usage else estimate_tokens(content),
-            finish_reason=choice.finish_reason or "stop",
-        )
+        return chat_response(completion, model=model, request=request)
+
+
+def chat_response(completion: ChatCompletion, *, model: str, request: ChatRequest) -> ChatResponse:
+    """Our ChatResponse from a completion, the same whether it came over HTTP or from a batch's output file."""
+    if not completion.choices:
+        raise LLMBadOutput("the LLM endpoint returned no choices", details={"model": model})
+    choice = completion.choices[0]
+    content = choice.message.content
+    if content is None:
+        reason = "refused" if getattr(choice.message, "refusal", None) else "returned no content"
+        raise LLMBadOutput(f"the model {reason}", details={"model": model, "finish_reason": choice.finish_reason})
+    usage = completion.usage
+    return ChatResponse(
+        content=content,
+        model=completion.model or model,
+        prompt_tokens=usage.prompt_tokens if usage else prompt_estimate(request),
+        completion_tokens=usage.completion_tokens if usage else estimate_tokens(content),
+        finish_reason=choice.finish_reason or "stop",
+    )

@@ -302,7 +302,9 @@ def _tell_requester(job: SummaryJob) -> None:
 
 def _produce(job: SummaryJob) -> Summary:
     guild = job.guild
-    provider, options = engine_setup(guild=guild, channel_id=job.channel_id, format=job.format, language=job.language)
+    provider, options = engine_setup(
+        guild=guild, channel_id=job.channel_id, format=job.format, language=job.language, source=job.source
+    )
     if job.window_kind == WindowKind.CATCH_UP:
         options = dataclasses.replace(options, for_member_id=job.requested_by_user_id)
     posted = _posted(job)
@@ -334,8 +336,9 @@ def _record_call(*, job: SummaryJob, provider_name: str, model: str, call: CallU
     usage_record(
         guild_id=job.guild_id, provider=provider_name, model=model, prompt_tokens=call.prompt_tokens,
         completion_tokens=call.completion_tokens, llm_calls=1, summaries=0,
-        cost_usd=cost_usd(call.prompt_tokens, call.completion_tokens, model, options.prices)
-        or cost_usd(call.prompt_tokens, call.completion_tokens, options.model, options.prices),
+        cost_usd=(cost_usd(call.prompt_tokens, call.completion_tokens, model, options.prices)
+                  or cost_usd(call.prompt_tokens, call.completion_tokens, options.model, options.prices))
+        * call.price_factor,  # a batched call is billed at the batch price
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from discord.ext import commands
 
 from summarybot.discord.session import apply_endpoint_settings
-from tests.fakes.discord import FakeDiscord, Guild, Intent, User
+from tests.fakes.discord import FakeDiscord, Guild, Intent, User, snowflake_at
 from tests.fakes.discord.state import Channel
 
 TIMEOUT = 5.0
@@ -266,3 +266,11 @@ async def test_sharded_bot_gets_each_guild_on_its_shard(discord_settings: FakeDi
     finally:
         await bot.close()
         await asyncio.wait_for(task, TIMEOUT)
+
+
+def test_snowflakes_made_for_now_only_grow_even_past_4096_in_one_millisecond():
+    # The increment is 12 bits: thousands of messages stored in a burst used to wrap it within one millisecond,
+    # giving a later message a smaller id (and a window ending at an interaction's id lost messages).
+
+    made = [snowflake_at() for _ in range(10_000)]
+    assert made == sorted(made) and len(set(made)) == len(made)

@@ -12,6 +12,14 @@ JSON mode) it walks the schema and fills it, citing refs that actually appear in
 real engine round-trips. Every request is recorded for assertions (model, messages, response_format,
 timing, peak concurrency).
 
+The Batch API too: POST /v1/files (multipart, purpose "batch"), GET /v1/files/{id}[/content], POST
+/v1/batches, GET /v1/batches/{id}, POST /v1/batches/{id}/cancel. Each retrieval moves a batch one status on
+(validating -> in_progress -> finalizing -> completed; `batch_polls_per_status` retrievals each); at the end
+its requests are answered like chat calls (scripted items included, in line order) into an output file and
+an error file. `batch_outcome` scripts a "failed" or "expired" ending, or "never" (stays in_progress);
+`batch_api = False` answers 404 like a compatible server without batches. Batch requests are recorded in
+`batch_lines`, not in `chat_requests`.
+
 Run alone (for a manual try or a benchmark in another process):
     python -m tests.fakes.openai_server --port 8765 --latency 1.0
 """
@@ -351,6 +359,59 @@ class RecordedRequest:
     prompt_tokens: int = 0
 
 
+@dataclass
+class FakeFile:
+    id: str
+    filename: str
+    purpose: str
+    data: bytes
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "file", "bytes": len(self.data), "created_at": self.created_at,
+            "filename": self.filename, "purpose": self.purpose, "status": "processed", "expires_at": None,
+            "status_details": None,
+        }
+
+
+@dataclass
+class FakeBatch:
+    id: str
+    input_file_id: str
+    endpoint: str
+    metadata: dict[str, str] | None
+    outcome: str
+    polls_per_status: int
+    status: str = "validating"
+    polls: int = 0
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "completed": 0, "failed": 0})
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    times: dict[str, int] = field(default_factory=dict)
+
+    def mark(self, status: str) -> None:
+        self.status = status
+        self.times[f"{status}_at"] = int(time.time())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "batch", "endpoint": self.endpoint, "input_file_id": self.input_file_id,
+            "completion_window": "24h", "status": self.status, "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id, "created_at": self.created_at,
+            "expires_at": self.created_at + 24 * 3600,
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
+            "request_counts": self.counts, "metadata": self.metadata, "model": None,
+            **{key: self.times.get(key) for key in (
+                "in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at", "cancelling_at",
+                "cancelled_at",
+            )},
+        }
+
+
 class FakeOpenAI:
     """The fake server. Attributes may be changed by a test at any time (read per request)."""
 
@@ -368,6 +429,16 @@ class FakeOpenAI:
         self.ref_pattern: re.Pattern[str] = DEFAULT_REF_PATTERN
         self.requests: list[RecordedRequest] = []
         self.peak_concurrency = 0
+        # The Batch API: how a batch ends ("completed", "failed", "expired", or "never": stays in_progress),
+        # how many retrievals it spends in each status, and how many requests an expiring batch answered.
+        self.batch_api = True  # False: 404 on files and batches, as from a compatible server without them
+        self.batch_outcome = "completed"
+        self.batch_polls_per_status = 1
+        self.batch_expire_after = 0
+        self.files: dict[str, FakeFile] = {}
+        self.batches: dict[str, FakeBatch] = {}
+        # Requests answered inside batches (scripted items apply to them too, in line order).
+        self.batch_lines: list[RecordedRequest] = []
         self._in_flight = 0
         self._script: collections.deque[Scripted] = collections.deque()
         self._lock = threading.Lock()
@@ -398,7 +469,18 @@ class FakeOpenAI:
         with self._lock:
             self._script.clear()
             self.requests.clear()
+            self.batch_lines.clear()
             self.peak_concurrency = 0
+
+    def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
+        """Recorded HTTP requests whose path matches `pattern` (a regular expression, searched)."""
+        with self._lock:
+            return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    def batch_input(self, batch_id: str) -> list[dict[str, Any]]:
+        """The request lines a batch was created with."""
+        batch = self.batches[batch_id]
+        return [json.loads(raw) for raw in self.files[batch.input_file_id].data.decode().splitlines() if raw.strip()]
 
     # -- lifecycle --
 
@@ -437,6 +519,12 @@ class FakeOpenAI:
         app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/files", self._file_create)
+        app.router.add_get("/v1/files/{file_id}", self._file_get)
+        app.router.add_get("/v1/files/{file_id}/content", self._file_content)
+        app.router.add_post("/v1/batches", self._batch_create)
+        app.router.add_get("/v1/batches/{batch_id}", self._batch_get)
+        app.router.add_post("/v1/batches/{batch_id}/cancel", self._batch_cancel)
         # handler_cancellation: a client that timed out hangs up, and its handler stops sleeping.
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=0.1)
         loop.run_until_complete(self._runner.setup())
@@ -530,18 +618,25 @@ class FakeOpenAI:
             raise asyncio.CancelledError
         if not self._authorized(request):
             return self._error_response(unauthorized())
+        status, payload, headers = self._complete(record, body, item)
+        return web.json_response(payload, status=status, headers=headers)
+
+    def _complete(
+        self, record: RecordedRequest, body: dict[str, Any], item: Scripted | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """One chat completion, answered over HTTP or as a line of a batch: (status, JSON body, headers)."""
+        model = record.model
         if item and item.error:
-            return self._error_response(item)
+            return item.status, {"error": item.error}, dict(item.headers)
         if model not in self.models:
-            return self._error_response(model_not_found(str(model)))
+            return 404, {"error": model_not_found(str(model)).error}, {}
         response_format = record.response_format
         if response_format and response_format.get("type") == "json_schema" and not self.supports_json_schema:
-            return self._error_response(json_schema_unsupported())
+            return 400, {"error": json_schema_unsupported().error}, {}
         max_out = int(body.get("max_completion_tokens") or body.get("max_tokens") or 0)
         if self.max_context_tokens is not None and record.prompt_tokens + max_out > self.max_context_tokens:
-            return self._error_response(
-                context_length_exceeded(self.max_context_tokens, record.prompt_tokens + max_out)
-            )
+            refused = context_length_exceeded(self.max_context_tokens, record.prompt_tokens + max_out)
+            return 400, {"error": refused.error}, {}
         if item and item.content is not None:
             text = item.content
         else:
@@ -554,7 +649,7 @@ class FakeOpenAI:
             )
         completion_tokens = count_tokens(text)
         payload = {
-            "id": f"chatcmpl-fake{len(self.requests)}",
+            "id": f"chatcmpl-fake{len(self.requests) + len(self.batch_lines)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
@@ -583,7 +678,221 @@ class FakeOpenAI:
             **self.ratelimit_headers,
             **(item.headers if item else {}),
         }
-        return web.json_response(payload, headers=headers)
+        return 200, payload, headers
+
+    # -- files and batches (the Batch API) --
+
+    def _record(self, request: web.Request, body: dict[str, Any] | None = None) -> RecordedRequest:
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            model=None,
+            messages=[],
+            response_format=None,
+            body=body or {},
+            authorization=request.headers.get("Authorization", ""),
+            started=time.time(),
+        )
+        with self._lock:
+            self.requests.append(record)
+        return record
+
+    def _reply(self, record: RecordedRequest, payload: dict[str, Any], status: int = 200) -> web.Response:
+        record.status, record.finished = status, time.time()
+        return web.json_response(payload, status=status)
+
+    def _invalid(self, record: RecordedRequest, message: str, *, param: str | None = None, status: int = 400) -> web.Response:
+        return self._reply(
+            record,
+            {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}},
+            status,
+        )
+
+    async def _file_create(self, request: web.Request) -> web.Response:
+        record = self._record(request)
+        if not self.batch_api:
+            return self._invalid(record, f"Invalid URL (POST {request.path})", status=404)
+        if not self._authorized(request):
+            return self._reply(record, {"error": unauthorized().error}, 401)
+        form = await request.post()
+        purpose, upload = form.get("purpose"), form.get("file")
+        if not isinstance(upload, web.FileField):
+            return self._invalid(record, "'file' is a required property", param="file")
+        if purpose not in ("batch", "assistants", "fine-tune", "vision", "user_data", "evals"):
+            return self._invalid(record, f"Invalid value for 'purpose': {purpose!r}", param="purpose")
+        data = upload.file.read()
+        if purpose == "batch" and not upload.filename.endswith(".jsonl"):
+            return self._invalid(record, "Batch input files must be .jsonl", param="file")
+        file = self._store_file(data, filename=upload.filename, purpose=str(purpose))
+        record.body = {"purpose": purpose, "filename": upload.filename, "bytes": len(data)}
+        return self._reply(record, file.to_json())
+
+    def _store_file(self, data: bytes, *, filename: str, purpose: str) -> FakeFile:
+        with self._lock:
+            file = FakeFile(id=f"file-fake{len(self.files) + 1}", filename=filename, purpose=purpose, data=data)
+            self.files[file.id] = file
+        return file
+
+    async def _file_get(self, request: web.Request) -> web.Response:
+        record = self._record(request)
+        if not self._authorized(request):
+            return self._reply(record, {"error": unauthorized().error}, 401)
+        file = self.files.get(request.match_info["file_id"])
+        if file is None:
+            return self._invalid(record, "No such File object", param="id", status=404)
+        return self._reply(record, file.to_json())
+
+    async def _file_content(self, request: web.Request) -> web.Response:
+        record = self._record(request)
+        if not self._authorized(request):
+            return self._reply(record, {"error": unauthorized().error}, 401)
+        file = self.files.get(request.match_info["file_id"])
+        if file is None:
+            return self._invalid(record, "No such File object", param="id", status=404)
+        record.status, record.finished = 200, time.time()
+        return web.Response(body=file.data, content_type="application/octet-stream")
+
+    async def _batch_create(self, request: web.Request) -> web.Response:
+        body: dict[str, Any] = await request.json()
+        record = self._record(request, body)
+        if not self.batch_api:
+            return self._invalid(record, f"Invalid URL (POST {request.path})", status=404)
+        if not self._authorized(request):
+            return self._reply(record, {"error": unauthorized().error}, 401)
+        if body.get("endpoint") not in ("/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions"):
+            return self._invalid(record, f"Invalid value for 'endpoint': {body.get('endpoint')!r}", param="endpoint")
+        if body.get("completion_window") != "24h":
+            return self._invalid(record, "completion_window must be '24h'", param="completion_window")
+        file = self.files.get(str(body.get("input_file_id")))
+        if file is None:
+            return self._invalid(record, "No such File object", param="input_file_id", status=404)
+        if file.purpose != "batch":
+            return self._invalid(record, "The input file must be uploaded with purpose 'batch'", param="input_file_id")
+        with self._lock:
+            batch = FakeBatch(
+                id=f"batch_fake{len(self.batches) + 1}",
+                input_file_id=file.id,
+                endpoint=str(body["endpoint"]),
+                metadata=body.get("metadata"),
+                outcome=self.batch_outcome,
+                polls_per_status=self.batch_polls_per_status,
+            )
+            self.batches[batch.id] = batch
+        return self._reply(record, batch.to_json())
+
+    async def _batch_get(self, request: web.Request) -> web.Response:
+        record = self._record(request)
+        if not self._authorized(request):
+            return self._reply(record, {"error": unauthorized().error}, 401)
+        batch = self.batches.get(request.match_info["batch_id"])
+        if batch is None:
+            return self._invalid(record, "No such Batch object", param="id", status=404)
+        batch.polls += 1
+        if batch.polls % batch.polls_per_status == 0:
+            # Answering a batch counts its prompts: off the loop, as for chat calls.
+            await asyncio.get_running_loop().run_in_executor(None, self._advance, batch)
+        return self._reply(record, batch.to_json())
+
+    async def _batch_cancel(self, request: web.Request) -> web.Response:
+        record = self._record(request)
+        if not self._authorized(request):
+            return self._reply(record, {"error": unauthorized().error}, 401)
+        batch = self.batches.get(request.match_info["batch_id"])
+        if batch is None:
+            return self._invalid(record, "No such Batch object", param="id", status=404)
+        if batch.status in ("completed", "failed", "expired", "cancelled"):
+            return self._invalid(record, f"Cannot cancel a batch with status '{batch.status}'.", status=409)
+        if batch.status != "cancelling":
+            batch.mark("cancelling")
+        return self._reply(record, batch.to_json())
+
+    def _advance(self, batch: FakeBatch) -> None:
+        """One step of validating -> in_progress -> finalizing -> completed, or the scripted ending."""
+        if batch.status == "cancelling":
+            self._finish(batch, "cancelled", done=0, missing_code=None)
+        elif batch.status == "validating":
+            problems = self._validate(batch)
+            if problems:
+                batch.errors = problems
+                batch.mark("failed")
+            else:
+                batch.mark("in_progress")
+        elif batch.status == "in_progress":
+            if batch.outcome == "never":
+                return
+            if batch.outcome == "failed":
+                batch.errors = [{"code": "server_error", "message": "The batch failed.", "param": None, "line": None}]
+                batch.mark("failed")
+            elif batch.outcome == "expired":
+                self._finish(batch, "expired", done=self.batch_expire_after, missing_code="batch_expired")
+            else:
+                batch.mark("finalizing")
+        elif batch.status == "finalizing":
+            self._finish(batch, "completed", done=len(batch.lines), missing_code=None)
+
+    def _validate(self, batch: FakeBatch) -> list[dict[str, Any]]:
+        problems: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for number, raw in enumerate(self.files[batch.input_file_id].data.decode().splitlines(), 1):
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                problems.append({"code": "invalid_json_line", "message": "Invalid JSON", "param": None, "line": number})
+                continue
+            custom_id = line.get("custom_id")
+            if not custom_id or custom_id in seen:
+                code = "duplicate_custom_id" if custom_id else "missing_required_parameter"
+                problems.append({"code": code, "message": "custom_id must be unique", "param": "custom_id", "line": number})
+            elif line.get("method") != "POST" or line.get("url") != batch.endpoint:
+                problems.append(
+                    {"code": "mismatched_endpoint", "message": "url must match the batch's endpoint", "param": "url",
+                     "line": number}
+                )
+            elif not isinstance(line.get("body"), dict) or not line["body"].get("model"):
+                problems.append({"code": "missing_required_parameter", "message": "body.model is required",
+                                 "param": "body.model", "line": number})
+            seen.add(str(custom_id))
+            batch.lines.append(line)
+        return problems
+
+    def _finish(self, batch: FakeBatch, status: str, *, done: int, missing_code: str | None) -> None:
+        """Answer the first `done` requests (output and error files), the rest get `missing_code` (or nothing)."""
+        output: list[str] = []
+        errors: list[str] = []
+        for number, line in enumerate(batch.lines):
+            line_id = f"batch_req_{batch.id}_{number}"
+            if number >= done:
+                if missing_code:
+                    message = "This request could not be executed before the completion window expired."
+                    errors.append(json.dumps({"id": line_id, "custom_id": line["custom_id"], "response": None,
+                                              "error": {"code": missing_code, "message": message}}))
+                continue
+            body = line["body"]
+            record = RecordedRequest(
+                method="POST", path=f"batch:{batch.endpoint}", model=body.get("model"),
+                messages=body.get("messages") or [], response_format=body.get("response_format"), body=body,
+                authorization="", started=time.time(),
+            )
+            record.prompt_tokens = count_prompt_tokens(record.messages)
+            status_code, payload, _ = self._complete(record, body, self._take(record.model))
+            record.status, record.finished = status_code, time.time()
+            with self._lock:
+                self.batch_lines.append(record)
+            entry = json.dumps({"id": line_id, "custom_id": line["custom_id"], "response": {
+                "status_code": status_code, "request_id": f"req_{line_id}", "body": payload}, "error": None})
+            (output if status_code == 200 else errors).append(entry)
+        if output:
+            name = f"batch_{batch.id}_output.jsonl"
+            batch.output_file_id = self._store_file(("\n".join(output) + "\n").encode(), filename=name,
+                                                    purpose="batch_output").id
+        if errors:
+            name = f"batch_{batch.id}_error.jsonl"
+            batch.error_file_id = self._store_file(("\n".join(errors) + "\n").encode(), filename=name,
+                                                   purpose="batch_output").id
+        batch.counts = {"total": len(batch.lines), "completed": len(output), "failed": len(errors)}
+        batch.mark(status)
 
 
 def main(argv: Iterable[str] | None = None) -> None:

@@ -206,3 +206,17 @@ def test_check_deploy_is_clean_behind_a_trusted_proxy(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_batch_deadline_defaults_to_two_thirds_of_the_task_timeout(clean_env):
+    cfg = read(clean_env, DJANGO_DEBUG="true", Q_TIMEOUT="3600")
+    assert (cfg.summary_batch_schedules, cfg.summary_batch_deadline_seconds) == (False, 2400)
+    cfg = read(clean_env, DJANGO_DEBUG="true", SUMMARY_BATCH_SCHEDULES="true", SUMMARY_BATCH_DEADLINE_SECONDS="300")
+    assert (cfg.summary_batch_schedules, cfg.summary_batch_deadline_seconds) == (True, 300)
+
+
+def test_a_batch_deadline_the_worker_would_not_outlive_is_refused(clean_env):
+    # django-q2 stops a task after Q_TIMEOUT: the job must have time left for ordinary calls after its deadline.
+    with pytest.raises(ConfigError) as excinfo:
+        read(clean_env, DJANGO_DEBUG="true", Q_TIMEOUT="900", SUMMARY_BATCH_DEADLINE_SECONDS="900")
+    assert str(excinfo.value).startswith("SUMMARY_BATCH_DEADLINE_SECONDS") and "Q_TIMEOUT" in str(excinfo.value)

@@ -27,14 +27,25 @@ _increment = itertools.count()
 _increment_lock = threading.Lock()
 
 
+_last_now = [0, 0]  # (ms, increment) of the last snowflake made for "now"
+
+
 def snowflake_at(when: datetime | float | None = None) -> int:
-    """A unique snowflake for a moment (datetime or epoch seconds; default now)."""
+    """A unique snowflake for a moment (datetime or epoch seconds; default now).
+
+    Snowflakes for "now" only ever grow, as Discord's do: the 12-bit increment wrapping within one
+    millisecond (a test storing thousands of messages) would otherwise give a later message a smaller id,
+    and a window that ends at an interaction's id would lose messages depending on earlier tests.
+    """
     if when is None:
-        ms = int(time.time() * 1000)
-    elif isinstance(when, datetime):
-        ms = int(when.timestamp() * 1000)
-    else:
-        ms = int(when * 1000)
+        with _increment_lock:
+            ms = max(int(time.time() * 1000), _last_now[0])
+            inc = _last_now[1] + 1 if ms == _last_now[0] else 0
+            if inc >= 4096:
+                ms, inc = ms + 1, 0
+            _last_now[:] = [ms, inc]
+        return ((ms - DISCORD_EPOCH_MS) << 22) | (1 << 17) | inc
+    ms = int(when.timestamp() * 1000) if isinstance(when, datetime) else int(when * 1000)
     with _increment_lock:
         inc = next(_increment) % 4096
     return ((ms - DISCORD_EPOCH_MS) << 22) | (1 << 17) | inc
