@@ -46,6 +46,7 @@ def _summary_data(job: SummaryJob, request: Request, *, full: bool) -> dict[str,
         "id": job.pk,
         "url": request.build_absolute_uri(reverse("api-summary", args=[job.pk])),
         "channel_id": job.channel_id,
+        "schedule_id": job.schedule_id,
         "status": api_status(job),
         "progress": job.progress,
         "format": job.format,
@@ -110,6 +111,7 @@ class SummaryListCreateView(ApiView):
             channel_id=filters.validated_data.get("channel_id"),
             status=filters.validated_data.get("status"),
             since=filters.validated_data.get("since"),
+            schedule_id=filters.validated_data.get("schedule_id"),
         )
         paginator = CursorPage()
         page = paginator.paginate_queryset(jobs, request, view=self)

@@ -105,7 +105,12 @@ def api_status(job: SummaryJob) -> str:
 
 
 def api_summaries(
-    *, guild_id: int, channel_id: int | None = None, status: str | None = None, since: datetime | None = None
+    *,
+    guild_id: int,
+    channel_id: int | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    schedule_id: int | None = None,
 ) -> QuerySet[SummaryJob]:
     """A guild's summaries an API key may read, newest first.
 
@@ -123,6 +128,8 @@ def api_summaries(
         jobs = jobs.filter(status__in=API_STATUSES[status])
     if since is not None:
         jobs = jobs.filter(created_at__gte=since)
+    if schedule_id is not None:
+        jobs = jobs.filter(schedule_id=schedule_id)
     return jobs
 
 

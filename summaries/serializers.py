@@ -201,6 +201,9 @@ class SummaryListFilter(serializers.Serializer):
     channel_id = SnowflakeField(required=False)
     status = serializers.ChoiceField(choices=list(API_STATUSES), required=False)
     since = serializers.DateTimeField(required=False, help_text="Only summaries asked for at or after this time")
+    schedule_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SNOWFLAKE, help_text="Only the summaries this schedule's runs made"
+    )
     cursor = serializers.CharField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
@@ -233,6 +236,7 @@ class SummaryBriefOutput(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.URLField()
     channel_id = SnowflakeField(allow_null=True, help_text="null for a summary of posted messages")
+    schedule_id = serializers.IntegerField(allow_null=True, help_text="The schedule whose run made it, else null")
     status = serializers.ChoiceField(choices=list(API_STATUSES))
     progress = serializers.IntegerField(min_value=0, max_value=100)
     format = serializers.CharField()

@@ -20,7 +20,7 @@ from summaries.models import DeliveryMode, JobSource, JobStatus, SummaryJob, Usa
 from summaries.tasks import run_summary_job
 from summarybot.api import LimitedJSONParser, PayloadTooLarge
 from tests.api_support import assert_envelope
-from tests.factories import ChannelFactory, GuildFactory, SummaryFactory, SummaryJobFactory
+from tests.factories import ChannelFactory, GuildFactory, ScheduleFactory, SummaryFactory, SummaryJobFactory
 from tests.fakes.discord import FakeDiscord
 from webhooks.models import ApiKey
 from webhooks.services import api_key_issue, api_key_revoke
@@ -417,3 +417,17 @@ def test_the_schema_and_docs_are_served_without_a_key_with_local_assets(client, 
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html and "cdn.jsdelivr" not in html and "unpkg" not in html
+
+
+def test_a_schedules_summaries_name_it_and_can_be_listed_by_it(two_guilds, client):
+    ours, theirs, channel, by_hand = two_guilds
+    schedule = ScheduleFactory(guild=ours, channel_ids=[channel.id])
+    made = SummaryJobFactory(guild=ours, channel_id=channel.id, source=JobSource.SCHEDULE, schedule=schedule)
+    raw = key_for(ours)
+
+    listed = client.get(f"/api/v1/summaries?schedule_id={schedule.pk}", **auth(raw)).json()
+    assert [(s["id"], s["schedule_id"]) for s in listed["results"]] == [(str(made.pk), schedule.pk)]
+    assert client.get(f"/api/v1/summaries/{by_hand.pk}", **auth(raw)).json()["schedule_id"] is None
+    assert client.get(f"/api/v1/summaries?schedule_id={schedule.pk}", **auth(key_for(theirs))).json()["results"] == []
+    for bad in ("schedule_id=daily", "schedule_id=0"):
+        assert_envelope(client.get(f"/api/v1/summaries?{bad}", **auth(raw)), 400, "invalid_input")
