@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from summaries.models import JobSource, SummaryJob
 from summaries.selectors import api_status, api_summaries, api_summary_get, summary_cited_items
-from summaries.serializers import (
+from summaries.serializers.summaries import (
     MonthUsageOutput,
     SummaryBriefOutput,
     SummaryCreateInput,

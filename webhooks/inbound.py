@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from guilds.models import Guild
 from summaries.models import JobSource
 from summaries.selectors import api_status
-from summaries.serializers import SummaryCreateInput
+from summaries.serializers.summaries import SummaryCreateInput
 from summaries.services.jobs import integration_summary_request
 from summarybot.errors import InvalidInput
 from webhooks.models import InboundEvent, InboundSecret
