@@ -23,7 +23,8 @@ class SnowflakeField(serializers.Field):
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
         text = str(data).strip()
-        if not text.isdigit() or not 0 < int(text) <= MAX_SNOWFLAKE:
+        # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() refuses or reads otherwise.
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_SNOWFLAKE:
             self.fail("invalid")
         return int(text)
 

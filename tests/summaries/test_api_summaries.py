@@ -431,3 +431,11 @@ def test_a_schedules_summaries_name_it_and_can_be_listed_by_it(two_guilds, clien
     assert client.get(f"/api/v1/summaries?schedule_id={schedule.pk}", **auth(key_for(theirs))).json()["results"] == []
     for bad in ("schedule_id=daily", "schedule_id=0"):
         assert_envelope(client.get(f"/api/v1/summaries?{bad}", **auth(raw)), 400, "invalid_input")
+
+
+@pytest.mark.parametrize("channel_id", ["²", "١٢٣", "1²"])
+def test_an_id_of_digits_that_are_not_ascii_is_400_not_500(guild_channel, client, channel_id):
+    # "²".isdigit() is true and int("²") raises: such an id once crashed the request.
+    guild, _ = guild_channel
+    error = assert_envelope(post(client, key_for(guild), {"channel_id": channel_id}), 400, "invalid_input")
+    assert "channel_id" in error["details"]
