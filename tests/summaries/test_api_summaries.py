@@ -284,7 +284,9 @@ def test_a_key_without_the_scope_gets_403(guild_channel, client, method, path, s
     else:
         response = client.get(path, **auth(raw))
     error = assert_envelope(response, 403)
-    assert "scope" in error["message"]
+    # The scope as a key lists it ('summaries:read'), not the enum's repr (ApiScope.SUMMARIES_READ).
+    needed = {"post": "summaries:write", "get": "summaries:read"}[method] if path != "/api/v1/usage" else "usage:read"
+    assert f"lacks the '{needed}' scope" in error["message"]
     assert not SummaryJob.objects.exists()
 
 
