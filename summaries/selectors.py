@@ -145,6 +145,12 @@ def api_summary_get(*, guild_id: int, summary_id: str) -> SummaryJob:
     return job
 
 
+def api_schedule_run_summary_ids(*, guild_id: int, schedule_id: int, slot: datetime) -> list[uuid.UUID]:
+    """The summaries a schedule's run of `slot` made so far: a run's jobs are its jobs whose window ends then."""
+    jobs = api_summaries(guild_id=guild_id, schedule_id=schedule_id).filter(source=JobSource.SCHEDULE, until=slot)
+    return list(jobs.order_by("channel_id").values_list("pk", flat=True))
+
+
 def posted_messages(*, job: SummaryJob) -> list[PostedMessage] | None:
     """The messages an integration posted for the job (None: it reads a channel; [] once summarized)."""
     posted = PostedTranscript.objects.filter(job=job).first()
