@@ -1,8 +1,9 @@
-"""REST API for summaries and usage: each view parses, calls one service or selector, and formats.
+"""REST API for summaries, usage and schedules: each view parses, calls one service or selector, and formats.
 
-Every read is filtered to the key's guild (another guild's summary is a 404, like a missing one); a
-request goes through `summary_request` like every other front door, so channel rules, limits, budgets
-and idempotency hold here exactly as they do for the slash command.
+Every read is filtered to the key's guild (another guild's summary or schedule is a 404, like a missing
+one); a request goes through `summary_request` like every other front door, so channel rules, limits,
+budgets and idempotency hold here exactly as they do for the slash command. Schedules go through
+summaries/services/schedules.py, as the /schedule commands and the dashboard do.
 """
 
 from __future__ import annotations
@@ -18,9 +19,25 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from summaries.models import JobSource, SummaryJob
-from summaries.selectors import api_status, api_summaries, api_summary_get, summary_cited_items
-from summaries.serializers import (
+from summaries.models import JobSource, Schedule, SummaryJob
+from summaries.selectors import (
+    api_schedule_run_summary_ids,
+    api_status,
+    api_summaries,
+    api_summary_get,
+    schedule_get,
+    schedules_for_guild,
+    summary_cited_items,
+)
+from summaries.serializers.common import StrictInput
+from summaries.serializers.schedules import (
+    ScheduleInput,
+    ScheduleListFilter,
+    ScheduleOutput,
+    SchedulePauseInput,
+    ScheduleRunOutput,
+)
+from summaries.serializers.summaries import (
     MonthUsageOutput,
     SummaryBriefOutput,
     SummaryCreateInput,
@@ -28,6 +45,14 @@ from summaries.serializers import (
     SummaryOutput,
 )
 from summaries.services.jobs import integration_summary_request
+from summaries.services.schedules import (
+    schedule_create,
+    schedule_delete,
+    schedule_pause,
+    schedule_resume,
+    schedule_run_now,
+    schedule_update,
+)
 from summaries.services.usage import guild_usage
 from summarybot.api import ApiView, CursorPage
 from summarybot.errors import Conflict, InvalidInput
@@ -46,6 +71,7 @@ def _summary_data(job: SummaryJob, request: Request, *, full: bool) -> dict[str,
         "id": job.pk,
         "url": request.build_absolute_uri(reverse("api-summary", args=[job.pk])),
         "channel_id": job.channel_id,
+        "schedule_id": job.schedule_id,
         "status": api_status(job),
         "progress": job.progress,
         "format": job.format,
@@ -110,6 +136,7 @@ class SummaryListCreateView(ApiView):
             channel_id=filters.validated_data.get("channel_id"),
             status=filters.validated_data.get("status"),
             since=filters.validated_data.get("since"),
+            schedule_id=filters.validated_data.get("schedule_id"),
         )
         paginator = CursorPage()
         page = paginator.paginate_queryset(jobs, request, view=self)
@@ -162,3 +189,154 @@ class UsageView(ApiView):
                 "tokens_left": usage.tokens_left, "cost_budget_usd": usage.cost_budget_usd,
             }).data
         )
+
+
+# --- Schedules ----------------------------------------------------------------------------------------
+
+SCHEDULE_ID = OpenApiParameter("schedule_id", str, OpenApiParameter.PATH, description="The schedule's id")
+
+
+def _schedule_url(request: Request, schedule: Schedule) -> str:
+    return request.build_absolute_uri(reverse("api-schedule", args=[schedule.pk]))
+
+
+class ScheduleListCreateView(ApiView):
+    required_scopes = {"GET": ApiScope.SCHEDULES_READ, "POST": ApiScope.SCHEDULES_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="schedules_list",
+        parameters=[ScheduleListFilter],
+        responses=ScheduleOutput(many=True),
+        description="The server's schedules, newest first; follow `next` for more.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = ScheduleListFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        schedules = schedules_for_guild(guild_id=request.auth.guild_id, enabled=filters.validated_data["enabled"])
+        paginator = CursorPage()
+        page = paginator.paginate_queryset(schedules, request, view=self)
+        return paginator.get_paginated_response(ScheduleOutput(page or [], many=True).data)
+
+    @extend_schema(
+        operation_id="schedules_create",
+        request=ScheduleInput,
+        responses={201: ScheduleOutput},
+        description="Define a recurring summary; it is armed for its first slot unless created with "
+        "`enabled: false`. Give one scope: `channel_ids`, `category_id` or `whole_guild`.",
+    )
+    def post(self, request: Request) -> Response:
+        data = ScheduleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = schedule_create(guild_id=request.auth.guild_id, **data.validated_data)
+        return Response(
+            ScheduleOutput(schedule).data, status=status.HTTP_201_CREATED,
+            headers={"Location": _schedule_url(request, schedule)},
+        )
+
+
+ScheduleListCreateView.pagination_class = CursorPage
+
+
+class ScheduleDetailView(ApiView):
+    required_scopes = {
+        "GET": ApiScope.SCHEDULES_READ, "PATCH": ApiScope.SCHEDULES_WRITE, "DELETE": ApiScope.SCHEDULES_WRITE,
+    }
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(operation_id="schedules_retrieve", parameters=[SCHEDULE_ID], responses=ScheduleOutput)
+    def get(self, request: Request, schedule_id: str) -> Response:
+        return Response(ScheduleOutput(schedule_get(guild_id=request.auth.guild_id, schedule_id=schedule_id)).data)
+
+    @extend_schema(
+        operation_id="schedules_partial_update",
+        parameters=[SCHEDULE_ID],
+        request=ScheduleInput(partial=True),
+        responses=ScheduleOutput,
+        description="Change any of the definition's fields. A changed timing moves `next_run_at` to the new "
+        "timetable's next slot; a new scope replaces the old one.",
+    )
+    def patch(self, request: Request, schedule_id: str) -> Response:
+        data = ScheduleInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        schedule = schedule_update(guild_id=request.auth.guild_id, schedule_id=schedule_id, **data.validated_data)
+        return Response(ScheduleOutput(schedule).data)
+
+    @extend_schema(
+        operation_id="schedules_destroy",
+        parameters=[SCHEDULE_ID],
+        responses={204: None},
+        description="Delete the schedule; the summaries it made stay.",
+    )
+    def delete(self, request: Request, schedule_id: str) -> Response:
+        schedule_delete(guild_id=request.auth.guild_id, schedule_id=schedule_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScheduleRunView(ApiView):
+    required_scopes = {"POST": ApiScope.SCHEDULES_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="schedules_run",
+        parameters=[SCHEDULE_ID],
+        request=None,
+        responses={202: ScheduleRunOutput},
+        description="Queue one run now (a paused schedule too), covering a regular run's period up to now; "
+        "the timetable is not touched. Its summaries appear under `summaries_url` with this `slot`.",
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        _no_body(request)
+        guild_id = request.auth.guild_id
+        slot = schedule_run_now(guild_id=guild_id, schedule_id=schedule_id)
+        pk = int(schedule_id)  # schedule_run_now found it: the id is a number
+        return Response(
+            ScheduleRunOutput({
+                "schedule_id": pk,
+                "slot": slot,
+                "summary_ids": api_schedule_run_summary_ids(guild_id=guild_id, schedule_id=pk, slot=slot),
+                "summaries_url": request.build_absolute_uri(f"{reverse('api-summaries')}?schedule_id={pk}"),
+            }).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class SchedulePauseView(ApiView):
+    required_scopes = {"POST": ApiScope.SCHEDULES_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="schedules_pause",
+        parameters=[SCHEDULE_ID],
+        request=SchedulePauseInput,
+        responses=ScheduleOutput,
+        description="Stop its runs until it is resumed; `reason` is shown as its `paused_reason`.",
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        data = SchedulePauseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = schedule_pause(guild_id=request.auth.guild_id, schedule_id=schedule_id, **data.validated_data)
+        return Response(ScheduleOutput(schedule).data)
+
+
+class ScheduleResumeView(ApiView):
+    required_scopes = {"POST": ApiScope.SCHEDULES_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="schedules_resume",
+        parameters=[SCHEDULE_ID],
+        request=None,
+        responses=ScheduleOutput,
+        description="Run again from the next slot after now (slots missed while paused are not made up); "
+        "its count of failed runs starts again at 0.",
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        _no_body(request)
+        return Response(ScheduleOutput(schedule_resume(guild_id=request.auth.guild_id, schedule_id=schedule_id)).data)
+
+
+def _no_body(request: Request) -> None:
+    """An action that takes nothing refuses a body that says something (it would be silently ignored)."""
+    if request.data:
+        StrictInput(data=request.data).is_valid(raise_exception=True)

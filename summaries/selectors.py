@@ -105,7 +105,12 @@ def api_status(job: SummaryJob) -> str:
 
 
 def api_summaries(
-    *, guild_id: int, channel_id: int | None = None, status: str | None = None, since: datetime | None = None
+    *,
+    guild_id: int,
+    channel_id: int | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    schedule_id: int | None = None,
 ) -> QuerySet[SummaryJob]:
     """A guild's summaries an API key may read, newest first.
 
@@ -123,6 +128,8 @@ def api_summaries(
         jobs = jobs.filter(status__in=API_STATUSES[status])
     if since is not None:
         jobs = jobs.filter(created_at__gte=since)
+    if schedule_id is not None:
+        jobs = jobs.filter(schedule_id=schedule_id)
     return jobs
 
 
@@ -136,6 +143,12 @@ def api_summary_get(*, guild_id: int, summary_id: str) -> SummaryJob:
     if job is None:
         raise NotFound(f"No summary {summary_id}.")
     return job
+
+
+def api_schedule_run_summary_ids(*, guild_id: int, schedule_id: int, slot: datetime) -> list[uuid.UUID]:
+    """The summaries a schedule's run of `slot` made so far: a run's jobs are its jobs whose window ends then."""
+    jobs = api_summaries(guild_id=guild_id, schedule_id=schedule_id).filter(source=JobSource.SCHEDULE, until=slot)
+    return list(jobs.order_by("channel_id").values_list("pk", flat=True))
 
 
 def posted_messages(*, job: SummaryJob) -> list[PostedMessage] | None:

@@ -49,7 +49,7 @@ class HasScope(permissions.BasePermission):
             # A method the view does not implement gets its 405; one it implements without a scope, nothing.
             return not hasattr(view, request.method.lower())
         if needed not in api_key.scopes:
-            self.message = f"This API key lacks the {needed!r} scope."
+            self.message = f"This API key lacks the {str(needed)!r} scope."
             return False
         return True
 

@@ -10,8 +10,9 @@ inbound secrets (`manage.py inbound_secret create`):
   keyed with the whole `whsec_…` string; `X-GitHub-Delivery` or `webhook-id` names the delivery.
 
 Body: `{"type": "summary.requested", "data": {"channel_id", one of hours/messages/after/before, "format",
-"language"}}` → 202 `{"webhook_id", "type", "summary_id", "status"}`; a replayed webhook-id gets the first
-answer again (header `Webhook-Replayed: true`). A bad or missing signature, a stale timestamp, an unknown
+"language"}}` → 202 `{"webhook_id", "type", "summary_id", "status"}`; `{"type": "schedule.updated", "data":
+{"schedule_id", plus the fields to change as PATCH /api/v1/schedules/{id} takes them}}` → 200 `{"webhook_id",
+"type", "schedule"}`. A replayed webhook-id gets the first answer again (header `Webhook-Replayed: true`). A bad or missing signature, a stale timestamp, an unknown
 guild: 401, one message. An unsupported type: 400 listing the supported ones. A body over
 API_MAX_BODY_BYTES: 413. Errors use the API's envelope.
 """

@@ -28,8 +28,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from guilds.models import Guild
 from summaries.models import JobSource
 from summaries.selectors import api_status
-from summaries.serializers import SummaryCreateInput
+from summaries.serializers.schedules import ScheduleOutput, ScheduleUpdatedEventInput
+from summaries.serializers.summaries import SummaryCreateInput
 from summaries.services.jobs import integration_summary_request
+from summaries.services.schedules import schedule_update
 from summarybot.errors import InvalidInput
 from webhooks.models import InboundEvent, InboundSecret
 from webhooks.services import AuthenticationFailed
@@ -111,13 +113,24 @@ def _summary_requested(*, verified: Verified, data: Any) -> Handled:
     return 202, {"summary_id": str(job.pk), "status": api_status(job)}, job
 
 
+def _schedule_updated(*, verified: Verified, data: Any) -> Handled:
+    """`data`: `schedule_id` and the fields to change, as `PATCH /api/v1/schedules/{id}` takes them."""
+    parsed = ScheduleUpdatedEventInput(data=data, partial=True)
+    if not parsed.is_valid():
+        raise InvalidInput("The event's data is not a valid schedule change.", details=parsed.errors)
+    changes = dict(parsed.validated_data)
+    schedule = schedule_update(guild_id=verified.guild.id, schedule_id=changes.pop("schedule_id"), **changes)
+    return 200, {"schedule": ScheduleOutput(schedule).data}, None
+
+
 HANDLERS: dict[str, Callable[..., Handled]] = {
     "summary.requested": _summary_requested,
+    "schedule.updated": _schedule_updated,
 }
 # Acknowledged with 200 and no effect (a sender's connectivity check).
 IGNORED_EVENTS: tuple[str, ...] = ("ping",)
-# Named in the refusal so senders know they are coming: schedules do not exist yet.
-NOT_YET_SUPPORTED: tuple[str, ...] = ("schedule.updated",)
+# Named in the refusal so senders know they are coming.
+NOT_YET_SUPPORTED: tuple[str, ...] = ()
 
 
 def _parse_event(body: bytes) -> tuple[str, Any]:

@@ -4,15 +4,17 @@ The schema is read from the running app (`/api/v1/schema/`) and each request goe
 authentication, throttle and exception handler, inside the test's transaction. The properties: the server
 never answers 5xx, and every 4xx body is the `{"error": {"code", "message", "details"}}` envelope.
 
-Half of the generated requests name the mirrored channel and an existing summary, so they get past the
-"unknown channel / summary" answers and into the service. A POSTed job is enqueued on commit, which never
-comes inside a test transaction: nothing runs in the background.
+Half of the generated requests name the mirrored channel, an existing summary and an existing schedule, so
+they get past the "unknown channel / summary / schedule" answers and into the services. A POSTed job or a
+schedule's run is enqueued on commit, which never comes inside a test transaction: nothing runs in the
+background.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,12 +28,14 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python import wsgi
 
 from summaries.models import JobStatus
-from tests.factories import ChannelFactory, GuildFactory, SummaryFactory, SummaryJobFactory
+from summaries.services.schedules import schedule_materialize
+from tests.factories import ChannelFactory, GuildFactory, ScheduleFactory, SummaryFactory, SummaryJobFactory
 from webhooks.services import api_key_issue
 
 # The id drf-spectacular gives as the example of every snowflake: the examples phase asks for this channel.
 CHANNEL_ID = 1100000000000000001
 SUMMARY_ID = uuid.UUID("5b1e7a1c-0000-4000-8000-00000000f022")
+SCHEDULE_ID = 4242
 
 
 class DjangoTestWSGI:
@@ -68,8 +72,11 @@ def fuzz_world(db, settings):  # type: ignore[no-untyped-def]
     channel = ChannelFactory(guild=guild, id=CHANNEL_ID)
     job = SummaryJobFactory(id=SUMMARY_ID, guild=guild, channel_id=channel.id, status=JobStatus.DONE, finished_at=timezone.now())
     SummaryFactory(job=job, guild=guild, channel_id=channel.id)
-    raw = api_key_issue(guild=guild, name="fuzz", scopes=["summaries:read", "summaries:write", "usage:read"]).plaintext
-    return raw
+    schedule_materialize(schedule=ScheduleFactory(
+        id=SCHEDULE_ID, guild=guild, channel_ids=[channel.id], next_run_at=timezone.now() + timedelta(hours=1)
+    ))
+    scopes = ["summaries:read", "summaries:write", "usage:read", "schedules:read", "schedules:write"]
+    return api_key_issue(guild=guild, name="fuzz", scopes=scopes).plaintext
 
 
 # The document `/api/v1/schema/` serves, built by the same generator the view runs. (Loaded at import rather
@@ -79,16 +86,25 @@ schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=Non
 
 @schema.hook
 def flatmap_case(context: Any, case: Any) -> st.SearchStrategy[Any]:
-    """Half of the cases name the mirrored channel and the existing summary wherever they name one."""
+    """Half of the cases name the mirrored channel, the existing summary and schedule wherever they name one."""
 
     def with_known_ids(known: bool) -> Any:
         if known:
-            if isinstance(case.body, dict) and "channel_id" in case.body:
-                case.body["channel_id"] = str(CHANNEL_ID)
-            if case.query and "channel_id" in case.query:
-                case.query["channel_id"] = str(CHANNEL_ID)
+            if isinstance(case.body, dict):
+                for field in ("channel_id", "discord_channel_id"):
+                    if field in case.body:
+                        case.body[field] = str(CHANNEL_ID)
+                if isinstance(case.body.get("channel_ids"), list):
+                    case.body["channel_ids"] = [str(CHANNEL_ID)]
+            if case.query:
+                if "channel_id" in case.query:
+                    case.query["channel_id"] = str(CHANNEL_ID)
+                if "schedule_id" in case.query:
+                    case.query["schedule_id"] = SCHEDULE_ID
             if case.path_parameters and "summary_id" in case.path_parameters:
                 case.path_parameters["summary_id"] = str(SUMMARY_ID)
+            if case.path_parameters and "schedule_id" in case.path_parameters:
+                case.path_parameters["schedule_id"] = str(SCHEDULE_ID)
         return case
 
     return st.booleans().map(with_known_ids)

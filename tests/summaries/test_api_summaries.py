@@ -20,7 +20,7 @@ from summaries.models import DeliveryMode, JobSource, JobStatus, SummaryJob, Usa
 from summaries.tasks import run_summary_job
 from summarybot.api import LimitedJSONParser, PayloadTooLarge
 from tests.api_support import assert_envelope
-from tests.factories import ChannelFactory, GuildFactory, SummaryFactory, SummaryJobFactory
+from tests.factories import ChannelFactory, GuildFactory, ScheduleFactory, SummaryFactory, SummaryJobFactory
 from tests.fakes.discord import FakeDiscord
 from webhooks.models import ApiKey
 from webhooks.services import api_key_issue, api_key_revoke
@@ -284,7 +284,9 @@ def test_a_key_without_the_scope_gets_403(guild_channel, client, method, path, s
     else:
         response = client.get(path, **auth(raw))
     error = assert_envelope(response, 403)
-    assert "scope" in error["message"]
+    # The scope as a key lists it ('summaries:read'), not the enum's repr (ApiScope.SUMMARIES_READ).
+    needed = {"post": "summaries:write", "get": "summaries:read"}[method] if path != "/api/v1/usage" else "usage:read"
+    assert f"lacks the '{needed}' scope" in error["message"]
     assert not SummaryJob.objects.exists()
 
 
@@ -417,3 +419,25 @@ def test_the_schema_and_docs_are_served_without_a_key_with_local_assets(client, 
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html and "cdn.jsdelivr" not in html and "unpkg" not in html
+
+
+def test_a_schedules_summaries_name_it_and_can_be_listed_by_it(two_guilds, client):
+    ours, theirs, channel, by_hand = two_guilds
+    schedule = ScheduleFactory(guild=ours, channel_ids=[channel.id])
+    made = SummaryJobFactory(guild=ours, channel_id=channel.id, source=JobSource.SCHEDULE, schedule=schedule)
+    raw = key_for(ours)
+
+    listed = client.get(f"/api/v1/summaries?schedule_id={schedule.pk}", **auth(raw)).json()
+    assert [(s["id"], s["schedule_id"]) for s in listed["results"]] == [(str(made.pk), schedule.pk)]
+    assert client.get(f"/api/v1/summaries/{by_hand.pk}", **auth(raw)).json()["schedule_id"] is None
+    assert client.get(f"/api/v1/summaries?schedule_id={schedule.pk}", **auth(key_for(theirs))).json()["results"] == []
+    for bad in ("schedule_id=daily", "schedule_id=0"):
+        assert_envelope(client.get(f"/api/v1/summaries?{bad}", **auth(raw)), 400, "invalid_input")
+
+
+@pytest.mark.parametrize("channel_id", ["²", "١٢٣", "1²"])
+def test_an_id_of_digits_that_are_not_ascii_is_400_not_500(guild_channel, client, channel_id):
+    # "²".isdigit() is true and int("²") raises: such an id once crashed the request.
+    guild, _ = guild_channel
+    error = assert_envelope(post(client, key_for(guild), {"channel_id": channel_id}), 400, "invalid_input")
+    assert "channel_id" in error["details"]

@@ -39,6 +39,19 @@ def test_create_prints_a_working_key_alone_on_the_last_line():
     assert raw not in output.strip().splitlines()[0]  # shown once: only the last line holds it
 
 
+def test_a_key_with_the_schedule_scopes_reads_and_writes_schedules(client):
+    guild = GuildFactory()
+    raw = apikey(
+        "create", "--guild", str(guild.id), "--name", "scheduler", "--scope", "schedules:read",
+        "--scope", "schedules:write",
+    ).strip().splitlines()[-1]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert client.get("/api/v1/schedules", **headers).json() == {"results": [], "next": None}
+    refused = client.post("/api/v1/schedules", data={}, content_type="application/json", **headers)
+    assert refused.status_code == 400  # past the scope check, into validation
+    assert client.get("/api/v1/summaries", **headers).status_code == 403
+
+
 def test_list_shows_each_key_with_its_state_and_never_the_secret():
     guild = GuildFactory()
     first = apikey("create", "--guild", str(guild.id), "--name", "one", "--scope", "usage:read").strip().splitlines()[-1]

@@ -1,8 +1,7 @@
 """The REST API's shapes for summaries: what a request may say, and what a summary looks like.
 
 Input serializers only parse and check shapes; the rules (channel settings, limits, idempotency) are the
-service's. Snowflakes are accepted as numbers or strings and returned as strings (JavaScript loses
-precision above 2^53).
+service's.
 """
 
 from __future__ import annotations
@@ -18,26 +17,9 @@ from rest_framework import serializers
 from guilds.models import SummaryFormat, validate_language
 from summaries.engine.posted import PostedMessage
 from summaries.selectors import API_STATUSES
+from summaries.serializers.common import MAX_SNOWFLAKE, SnowflakeField, StrictInput
 from summaries.window import SummaryWindow
 from summarybot.errors import InvalidInput
-
-MAX_SNOWFLAKE = 2**63 - 1
-
-
-@extend_schema_field({"type": "string", "pattern": "^[0-9]+$", "example": "1100000000000000001"})
-class SnowflakeField(serializers.Field):
-    default_error_messages = {"invalid": "Must be a Discord id (a positive integer, as a number or a string)."}
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int | str):
-            self.fail("invalid")
-        text = str(data).strip()
-        if not text.isdigit() or not 0 < int(text) <= MAX_SNOWFLAKE:
-            self.fail("invalid")
-        return int(text)
-
-    def to_representation(self, value: int) -> str:
-        return str(value)
 
 
 def _posted_messages(value: list[Any]) -> list[PostedMessage]:
@@ -113,7 +95,7 @@ class CountOrMessagesField(serializers.JSONField):
     pass
 
 
-class SummaryCreateInput(serializers.Serializer):
+class SummaryCreateInput(StrictInput):
     """One channel and one window: `hours`, or `messages` (a count), or `after` (with an optional `before`);
     none of them means the last messages (200). `before` alone ends a count or hours window at a message.
     Or, instead of a channel, `messages` as a list: the conversation to summarize, posted in the request."""
@@ -128,14 +110,6 @@ class SummaryCreateInput(serializers.Serializer):
     before = serializers.JSONField(required=False, help_text="A message id or an ISO time: end before it")
     format = serializers.ChoiceField(choices=SummaryFormat.choices, required=False)
     language = serializers.CharField(required=False, max_length=16, validators=[validate_language])
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate_messages(self, value: Any) -> int | list[PostedMessage]:
         if isinstance(value, list):
@@ -201,6 +175,9 @@ class SummaryListFilter(serializers.Serializer):
     channel_id = SnowflakeField(required=False)
     status = serializers.ChoiceField(choices=list(API_STATUSES), required=False)
     since = serializers.DateTimeField(required=False, help_text="Only summaries asked for at or after this time")
+    schedule_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SNOWFLAKE, help_text="Only the summaries this schedule's runs made"
+    )
     cursor = serializers.CharField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
@@ -233,6 +210,7 @@ class SummaryBriefOutput(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.URLField()
     channel_id = SnowflakeField(allow_null=True, help_text="null for a summary of posted messages")
+    schedule_id = serializers.IntegerField(allow_null=True, help_text="The schedule whose run made it, else null")
     status = serializers.ChoiceField(choices=list(API_STATUSES))
     progress = serializers.IntegerField(min_value=0, max_value=100)
     format = serializers.CharField()
