@@ -215,7 +215,7 @@ def test_a_bad_field_is_400_naming_it_and_creates_nothing(world, client, overrid
         ({"time_of_day": None}, "time of day"),
         ({"whole_guild": True}, "one scope"),
         ({"channel_ids": []}, "one scope"),
-        ({"mode": "combined"}, "per_channel"),
+        ({"mode": "combined"}, "needs a channel to post in"),
     ],
 )
 def test_a_definition_the_rules_refuse_is_400_with_the_reason(world, client, overrides, words):
