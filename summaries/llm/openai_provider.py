@@ -29,7 +29,6 @@ from django.core.cache import BaseCache
 
 from summaries.llm.base import ChatRequest, ChatResponse
 from summaries.llm.breaker import CircuitBreaker
-from summaries.llm.counters import shared_cache
 from summaries.llm.errors import (
     LLMBadOutput,
     LLMError,
@@ -39,6 +38,7 @@ from summaries.llm.errors import (
 )
 from summaries.llm.openai_errors import classify, is_schema_unsupported
 from summaries.llm.ratelimit import SharedRateLimiter, scope_key
+from summarybot.counters import shared_cache
 
 logger = logging.getLogger(__name__)
 

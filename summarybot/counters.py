@@ -6,6 +6,7 @@ holds the write lock: on SQLite (our `transaction_mode=IMMEDIATE`) BEGIN takes i
 on PostgreSQL a `SELECT ... FOR UPDATE` on the cache row does.
 
 These functions are sync (they may touch the database); async callers wrap them in `sync_to_async`.
+Used by the LLM limiter and breaker and by the HTTP throttles (summarybot/throttles.py).
 """
 
 from __future__ import annotations
