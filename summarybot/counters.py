@@ -11,10 +11,14 @@ Used by the LLM limiter and breaker and by the HTTP throttles (summarybot/thrott
 
 from __future__ import annotations
 
+import base64
+import pickle
+
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache import cache as default_cache_proxy
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router, transaction
+from django.utils import timezone
 
 
 def shared_cache(override: BaseCache | None = None) -> BaseCache:
@@ -39,19 +43,35 @@ def atomic_incr(cache: BaseCache, key: str, delta: int, *, timeout: float) -> in
 
 
 def _db_incr(cache: DatabaseCache, key: str, delta: int, *, timeout: float) -> int:
+    """Lock the counter's row, add, write it back: two statements while the counter lives.
+
+    Not `cache.get` and `cache.set`: each `set` also counts every row of the cache table (to cull it),
+    which on a large cache costs more than everything else here. The expiry is set when the counter is
+    created and kept by each increment, as Redis' INCR keeps a key's TTL.
+    """
     db = router.db_for_write(cache.cache_model_class)
     connection = connections[db]
-    with transaction.atomic(using=db):
-        cache.add(key, 0, timeout=timeout)
-        if connection.features.has_select_for_update:
-            table = connection.ops.quote_name(cache._table)
-            column = connection.ops.quote_name("cache_key")
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT {column} FROM {table} WHERE {column} = %s FOR UPDATE",
-                    [cache.make_and_validate_key(key)],
-                )
-        value = cache.get(key)
-        new_value = int(value or 0) + delta
-        cache.set(key, new_value, timeout=timeout)
-        return new_value
+    quote = connection.ops.quote_name
+    table, key_column = quote(cache._table), quote("cache_key")
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    select = f"SELECT {quote('value')} FROM {table} WHERE {key_column} = %s AND {quote('expires')} > %s{lock}"
+    cache_key = cache.make_and_validate_key(key)
+    with transaction.atomic(using=db), connection.cursor() as cursor:
+        # As DatabaseCache.has_key compares: whole seconds, naive (adapted to the connection's time zone).
+        now = connection.ops.adapt_datetimefield_value(timezone.now().replace(microsecond=0, tzinfo=None))
+        cursor.execute(select, [cache_key, now])
+        row = cursor.fetchone()
+        if row is None:
+            # Missing or expired: `add` creates it (or replaces the expired row); a concurrent creator
+            # makes this `add` a no-op, and the SELECT then waits for and sees its row.
+            cache.add(key, 0, timeout=timeout)
+            cursor.execute(select, [cache_key, now])
+            row = cursor.fetchone()
+            if row is None:  # expired within the second just measured
+                cache.set(key, delta, timeout=timeout)
+                return delta
+        stored = pickle.loads(base64.b64decode(connection.ops.process_clob(row[0]).encode()))
+        value = int(stored) + delta
+        encoded = base64.b64encode(pickle.dumps(value, cache.pickle_protocol)).decode("latin1")
+        cursor.execute(f"UPDATE {table} SET {quote('value')} = %s WHERE {key_column} = %s", [encoded, cache_key])
+        return value
