@@ -69,6 +69,7 @@ def test_debug_has_safe_dev_defaults_on_sqlite(clean_env):
     cfg = read(clean_env, DJANGO_DEBUG="true")
     assert cfg.database["ENGINE"] == "django.db.backends.sqlite3"
     assert cfg.database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert cfg.database["CONN_MAX_AGE"] == 60  # a closed WAL file is checkpointed: reopening costs an fsync
     assert cfg.field_encryption_keys and cfg.secret_key
 
 
