@@ -129,6 +129,9 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "orm": "default",
+    # The ORM broker whose enqueue does not close the caller's connection (summarybot/queue.py). Only with
+    # the ORM broker: django-q2 prefers broker_class over every other broker setting.
+    "broker_class": "summarybot.queue.OrmBroker",
     "sync": _cfg.q_sync,
     "poll": 0.5,
     "save_limit": 1000,
