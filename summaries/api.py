@@ -65,8 +65,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 MAX_IDEMPOTENCY_KEY = 128
 
 
-def _summary_data(job: SummaryJob, request: Request, *, full: bool) -> dict[str, Any]:
-    summary = getattr(job, "summary", None)
+def _summary_data(job: SummaryJob, request: Request, *, full: bool, created: bool = False) -> dict[str, Any]:
+    # A job this request created has no summary yet: no query to find that out.
+    summary = None if created else getattr(job, "summary", None)
     data: dict[str, Any] = {
         "id": job.pk,
         "url": request.build_absolute_uri(reverse("api-summary", args=[job.pk])),
@@ -117,7 +118,7 @@ class SummaryListCreateView(ApiView):
             idempotency_key=idempotency_key,
             **data.validated_data,
         )
-        body = _summary_data(job, request, full=False)
+        body = _summary_data(job, request, full=False, created=created)
         return Response(
             body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK, headers={"Location": body["url"]}
         )

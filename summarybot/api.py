@@ -1,5 +1,6 @@
 """The REST API's plumbing, shared by every resource: API-key authentication, scope permissions,
-the per-key throttle, the request-size limit, and the `{"results", "next"}` cursor pagination.
+the per-address and per-key throttles, the request-size limit, and the `{"results", "next"}` cursor
+pagination.
 
 Every API view derives from `ApiView`: deny by default (a key and the view's scope for the method), one
 authentication class, and `request.auth` is the ApiKey whose guild every queryset is filtered to.
@@ -13,13 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, parsers, permissions, throttling
+from rest_framework import exceptions, parsers, permissions
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from summarybot.api_auth import INVALID_KEY, ApiKeyAuthentication
+from summarybot.throttles import ClientIpThrottle, CounterThrottle
 from webhooks.models import ApiKey
 
 
@@ -54,7 +56,7 @@ class HasScope(permissions.BasePermission):
         return True
 
 
-class ApiKeyThrottle(throttling.SimpleRateThrottle):
+class ApiKeyThrottle(CounterThrottle):
     """Per key, in the shared cache (every web process counts together); the rate is API_THROTTLE_RATE."""
 
     scope = "api_key"
@@ -62,12 +64,21 @@ class ApiKeyThrottle(throttling.SimpleRateThrottle):
     def get_rate(self) -> str | None:
         return settings.API_THROTTLE_RATE
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
+    def identity(self, request: Request, view: Any) -> str | None:
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             return None
         # The prefix, not the pk: a key's counter never passes to a later key that reuses a deleted key's pk.
-        return self.cache_format % {"scope": self.scope, "ident": api_key.prefix}
+        return api_key.prefix
+
+
+class ApiIpThrottle(ClientIpThrottle):
+    """Per client address, whatever key it sends or none: a flood of guessed keys is throttled too."""
+
+    scope = "api_ip"
+
+    def get_rate(self) -> str | None:
+        return settings.API_IP_THROTTLE_RATE
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -97,12 +108,21 @@ class LimitedJSONParser(parsers.JSONParser):
 class ApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasScope]
-    throttle_classes = [ApiKeyThrottle]
+    throttle_classes: list[type[CounterThrottle]] = [ApiKeyThrottle]
+    # Checked first, before the credentials are read: what an address may send whatever it sends.
+    early_throttle_classes: list[type[CounterThrottle]] = [ApiIpThrottle]
     parser_classes = [LimitedJSONParser]
     # Method → scope; a method missing here is refused.
     required_scopes: dict[str, str] = {}
 
+    def check_early_throttles(self, request: Request) -> None:
+        for throttle_class in self.early_throttle_classes:
+            throttle = throttle_class()
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.check_early_throttles(request)
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,10 @@ class Config:
     csrf_trusted_origins: list[str]
     ssl_redirect: bool
     trust_x_forwarded_proto: bool
+    trusted_proxy_count: int
+    api_throttle_rate: str
+    api_ip_throttle_rate: str
+    inbound_throttle_rate: str
     database: dict[str, Any]
     redis_url: str
     q_workers: int
@@ -131,6 +136,27 @@ def _optional_int(env: environ.Env, name: str) -> int | None:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`"120/min"` -> (120, 60): requests allowed per window, window seconds. ValueError if malformed."""
+    match = RATE.match(rate)
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError(f"a rate looks like 120/min (a count of at least 1 per s, min, h or day), got {rate!r}")
+    return int(match.group(1)), PERIODS[match.group(2)[0]]
+
+
+def _rate(env: environ.Env, name: str, default: str) -> str:
+    value = env.str(name, default="").strip() or default
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return value
+
+
 def _url(env: environ.Env, name: str, default: str, schemes: tuple[str, ...]) -> str:
     value = env.str(name, default=default).strip().rstrip("/")
     parts = urlsplit(value)
@@ -189,9 +215,11 @@ def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
         # suites running side by side never flush each other's tables.
         db["TEST"] = {"NAME": str(base_dir / f"test-db-{os.getpid()}.sqlite3")}
     else:
-        # Long-running bot and worker processes keep connections, checked before reuse.
-        db["CONN_MAX_AGE"] = _positive_int(env, "DATABASE_CONN_MAX_AGE", 60, minimum=0)
         db["CONN_HEALTH_CHECKS"] = True
+    # Processes keep their connections. On SQLite too: closing a WAL database's last connection checkpoints
+    # and fsyncs it, and django-q2's ORM broker closes "old" connections on every enqueue, so with a
+    # maximum age of 0 each summary request closed and reopened the file twice (a fivefold slower API).
+    db["CONN_MAX_AGE"] = _positive_int(env, "DATABASE_CONN_MAX_AGE", 60, minimum=0)
     return db
 
 
@@ -268,6 +296,10 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         ),
         ssl_redirect=_bool(env, "DJANGO_SECURE_SSL_REDIRECT", not debug),
         trust_x_forwarded_proto=_bool(env, "DJANGO_TRUST_X_FORWARDED_PROTO", False),
+        trusted_proxy_count=_positive_int(env, "DJANGO_TRUSTED_PROXY_COUNT", 0, minimum=0),
+        api_throttle_rate=_rate(env, "API_THROTTLE_RATE", "120/min"),
+        api_ip_throttle_rate=_rate(env, "API_IP_THROTTLE_RATE", "600/min"),
+        inbound_throttle_rate=_rate(env, "INBOUND_THROTTLE_RATE", "120/min"),
         database=_database(env, base_dir),
         redis_url=redis_url,
         q_workers=_positive_int(env, "Q_WORKERS", 2),

@@ -129,6 +129,9 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "orm": "default",
+    # The ORM broker whose enqueue does not close the caller's connection (summarybot/queue.py). Only with
+    # the ORM broker: django-q2 prefers broker_class over every other broker setting.
+    "broker_class": "summarybot.queue.OrmBroker",
     "sync": _cfg.q_sync,
     "poll": 0.5,
     "save_limit": 1000,
@@ -189,9 +192,18 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # `?format=markdown` is the summary's own parameter, not DRF's renderer switch.
     "URL_FORMAT_OVERRIDE": None,
+    "NUM_PROXIES": _cfg.trusted_proxy_count,
 }
-# Requests per API key, counted in the shared cache; over it: 429 with Retry-After.
-API_THROTTLE_RATE = "120/min"
+# Requests per API key, and per client address whatever key it sends (or none), counted in the shared
+# cache in fixed windows; over either: 429 with Retry-After. The inbound webhook endpoint counts per
+# address and per guild (its verified events) at INBOUND_THROTTLE_RATE.
+API_THROTTLE_RATE: str = _cfg.api_throttle_rate
+API_IP_THROTTLE_RATE: str = _cfg.api_ip_throttle_rate
+INBOUND_THROTTLE_RATE: str = _cfg.inbound_throttle_rate
+# The client address is the socket peer, unless this many proxies in front of the app each append the
+# address they saw to X-Forwarded-For (0: the header is ignored). summarybot/throttles.py reads it; DRF
+# gets the same count, so nothing of DRF's trusts more of the header than this.
+TRUSTED_PROXY_COUNT: int = _cfg.trusted_proxy_count
 # Larger request bodies are refused with 413 before they are parsed.
 API_MAX_BODY_BYTES = 1024 * 1024
 SPECTACULAR_SETTINGS = {

@@ -1,4 +1,4 @@
-"""The inbound webhook front door: read the raw body (bounded), call `inbound_receive`, answer.
+"""The inbound webhook front door: read the raw body (bounded), verify it, act on it, answer.
 
 POST /webhooks/inbound/<guild_id>/ — the guild is named in the path (GitHub-style senders can set a URL
 and a secret but no headers); the signature is the authentication, checked against that guild's active
@@ -14,7 +14,9 @@ Body: `{"type": "summary.requested", "data": {"channel_id", one of hours/message
 {"schedule_id", plus the fields to change as PATCH /api/v1/schedules/{id} takes them}}` → 200 `{"webhook_id",
 "type", "schedule"}`. A replayed webhook-id gets the first answer again (header `Webhook-Replayed: true`). A bad or missing signature, a stale timestamp, an unknown
 guild: 401, one message. An unsupported type: 400 listing the supported ones. A body over
-API_MAX_BODY_BYTES: 413. Errors use the API's envelope.
+API_MAX_BODY_BYTES: 413. Over INBOUND_THROTTLE_RATE: 429 with Retry-After, counted per client address
+(every request, before anything is read) and per guild (verified events only, so that nobody without
+the secret can use up a guild's allowance). Errors use the API's envelope.
 """
 
 from __future__ import annotations
@@ -28,7 +30,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from summarybot.api import ApiView, too_large
-from webhooks.inbound import inbound_receive
+from summarybot.throttles import ClientIpThrottle, CounterThrottle
+from webhooks.inbound import inbound_receive, inbound_verify
+
+
+class InboundIpThrottle(ClientIpThrottle):
+    scope = "inbound_ip"
+
+    def get_rate(self) -> str | None:
+        return settings.INBOUND_THROTTLE_RATE
+
+
+class InboundGuildThrottle(CounterThrottle):
+    """Counted by the view once the event is verified (`hit(guild_id)`), not from the request alone."""
+
+    scope = "inbound_guild"
+
+    def get_rate(self) -> str | None:
+        return settings.INBOUND_THROTTLE_RATE
 
 
 class InboundWebhookView(ApiView):
@@ -36,6 +55,7 @@ class InboundWebhookView(ApiView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
+    early_throttle_classes: list[type[CounterThrottle]] = [InboundIpThrottle]
     parser_classes: list[Any] = []
 
     @extend_schema(exclude=True)
@@ -45,7 +65,11 @@ class InboundWebhookView(ApiView):
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise too_large()
-        result = inbound_receive(guild_id=guild_id, body=body, headers=request.headers)
+        verified = inbound_verify(guild_id=guild_id, body=body, headers=request.headers)
+        guild_throttle = InboundGuildThrottle()
+        if not guild_throttle.hit(str(verified.guild.id)):
+            self.throttled(request, guild_throttle.wait())
+        result = inbound_receive(verified=verified, body=body)
         return Response(
             result.body, status=result.status_code, headers={"Webhook-Replayed": "true"} if result.replayed else None
         )

@@ -151,9 +151,12 @@ def _unsupported(event_type: str) -> InvalidInput:
     )
 
 
-def inbound_receive(*, guild_id: int, body: bytes, headers: Mapping[str, str]) -> InboundResult:
-    """Verify, then act on the event once: a replay of an acted-on `webhook-id` gets the first answer."""
-    verified = inbound_verify(guild_id=guild_id, body=body, headers=headers)
+def inbound_receive(*, verified: Verified, body: bytes) -> InboundResult:
+    """Act once on an event `inbound_verify` accepted: a replay of an acted-on `webhook-id` gets the first answer.
+
+    Two steps, so that the front door can count a guild's verified events (its throttle) in between: a
+    stranger's unsigned requests never use up a guild's allowance.
+    """
     first = InboundEvent.objects.filter(guild=verified.guild, webhook_id=verified.webhook_id).first()
     if first is not None:
         return InboundResult(status_code=first.status_code, body=first.result, replayed=True)

@@ -15,9 +15,9 @@ import time
 from asgiref.sync import sync_to_async
 from django.core.cache import BaseCache
 
-from summaries.llm.counters import atomic_incr, shared_cache
 from summaries.llm.errors import LLMUnavailable
 from summaries.llm.ratelimit import scope_key
+from summarybot.counters import atomic_incr, shared_cache
 
 logger = logging.getLogger(__name__)
 

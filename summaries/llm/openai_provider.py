@@ -30,7 +30,6 @@ from openai.types.chat import ChatCompletion
 
 from summaries.llm.base import ChatRequest, ChatResponse
 from summaries.llm.breaker import CircuitBreaker
-from summaries.llm.counters import shared_cache
 from summaries.llm.errors import (
     LLMBadOutput,
     LLMError,
@@ -40,6 +39,7 @@ from summaries.llm.errors import (
 )
 from summaries.llm.openai_errors import classify, is_schema_unsupported
 from summaries.llm.ratelimit import SharedRateLimiter, scope_key
+from summarybot.counters import shared_cache
 
 logger = logging.getLogger(__name__)
 

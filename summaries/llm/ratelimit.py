@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from asgiref.sync import sync_to_async
 from django.core.cache import BaseCache
 
-from summaries.llm.counters import atomic_incr, shared_cache
 from summaries.llm.errors import LLMRateLimited
 from summaries.llm.headers import remaining_and_reset
+from summarybot.counters import atomic_incr, shared_cache
 
 logger = logging.getLogger(__name__)
 

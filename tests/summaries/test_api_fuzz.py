@@ -67,7 +67,8 @@ def error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
 @pytest.fixture
 def fuzz_world(db, settings):  # type: ignore[no-untyped-def]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, wsgi.HOST]
-    settings.API_THROTTLE_RATE = None  # hundreds of requests from one key: the throttle has its own tests
+    # Hundreds of requests from one key and one address: the throttles have their own tests.
+    settings.API_THROTTLE_RATE = settings.API_IP_THROTTLE_RATE = None
     guild = GuildFactory(member_cooldown_seconds=0)
     channel = ChannelFactory(guild=guild, id=CHANNEL_ID)
     job = SummaryJobFactory(id=SUMMARY_ID, guild=guild, channel_id=channel.id, status=JobStatus.DONE, finished_at=timezone.now())

@@ -157,7 +157,7 @@ def test_database_cache_counter_is_atomic_across_connections(empty_cache):
     from django.core.cache import cache
     from django.db import connection
 
-    from summaries.llm.counters import atomic_incr
+    from summarybot.counters import atomic_incr
 
     results: list[int] = []
     lock = threading.Lock()

@@ -29,7 +29,7 @@ PRODUCTION = {
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch):
     for name in list(os.environ):
-        if name.startswith(("DJANGO_", "FIELD_", "DATABASE_", "REDIS_", "DISCORD_", "OPENAI_", "SUMMARY_", "SHARD_", "LLM_", "Q_")):
+        if name.startswith(("DJANGO_", "FIELD_", "DATABASE_", "REDIS_", "DISCORD_", "OPENAI_", "SUMMARY_", "SHARD_", "LLM_", "Q_", "API_", "INBOUND_")):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -50,10 +50,26 @@ def test_production_settings_are_read_and_typed(clean_env):
     assert cfg.redis_url.startswith("redis://")
 
 
+def test_throttles_default_to_the_socket_peer_and_take_rates_from_the_environment(clean_env):
+    defaults = read(clean_env, **PRODUCTION)
+    assert defaults.trusted_proxy_count == 0
+    assert (defaults.api_throttle_rate, defaults.api_ip_throttle_rate, defaults.inbound_throttle_rate) == (
+        "120/min", "600/min", "120/min"
+    )
+    cfg = read(
+        clean_env, **PRODUCTION, DJANGO_TRUSTED_PROXY_COUNT="1", API_THROTTLE_RATE="10/s",
+        API_IP_THROTTLE_RATE="1000/hour", INBOUND_THROTTLE_RATE="30/m",
+    )
+    assert (cfg.trusted_proxy_count, cfg.api_throttle_rate, cfg.api_ip_throttle_rate, cfg.inbound_throttle_rate) == (
+        1, "10/s", "1000/hour", "30/m"
+    )
+
+
 def test_debug_has_safe_dev_defaults_on_sqlite(clean_env):
     cfg = read(clean_env, DJANGO_DEBUG="true")
     assert cfg.database["ENGINE"] == "django.db.backends.sqlite3"
     assert cfg.database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert cfg.database["CONN_MAX_AGE"] == 60  # a closed WAL file is checkpointed: reopening costs an fsync
     assert cfg.field_encryption_keys and cfg.secret_key
 
 
@@ -76,6 +92,11 @@ def test_debug_has_safe_dev_defaults_on_sqlite(clean_env):
         ({"SUMMARY_PRICES": "gpt-4o=cheap"}, "SUMMARY_PRICES"),
         ({"SHARD_IDS": "0,5", "SHARD_COUNT": "2"}, "SHARD_IDS"),
         ({"SHARD_COUNT": "two"}, "SHARD_COUNT"),
+        ({"DJANGO_TRUSTED_PROXY_COUNT": "-1"}, "DJANGO_TRUSTED_PROXY_COUNT"),
+        ({"DJANGO_TRUSTED_PROXY_COUNT": "yes"}, "DJANGO_TRUSTED_PROXY_COUNT"),
+        ({"API_THROTTLE_RATE": "lots"}, "API_THROTTLE_RATE"),
+        ({"API_IP_THROTTLE_RATE": "0/min"}, "API_IP_THROTTLE_RATE"),
+        ({"INBOUND_THROTTLE_RATE": "10/fortnight"}, "INBOUND_THROTTLE_RATE"),
     ],
 )
 def test_bad_production_values_name_the_variable(clean_env, override, variable):

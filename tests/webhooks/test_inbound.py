@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -260,6 +261,72 @@ def test_a_body_over_the_limit_is_413(setup, client, settings):
 def test_other_methods_are_405(setup, client):
     guild, _, _ = setup
     assert_envelope(client.get(url(guild.id)), 405, "method_not_allowed")
+
+
+# --- Throttles (per client address, and per guild for verified events) ---
+
+
+def addresses(count: int) -> list[str]:
+    """Addresses no other test uses: on Redis the throttle counters outlive a test."""
+    seed = uuid.uuid4().int
+    return [f"10.{(seed >> 8) % 250}.{seed % 250}.{n + 1}" for n in range(count)]
+
+
+def test_an_address_is_throttled_after_the_rate_signed_or_not_with_retry_after(setup, client, settings):
+    guild, channel, secret = setup
+    settings.INBOUND_THROTTLE_RATE = "2/day"
+    address, other = addresses(2)
+    body = event(channel.id)
+    assert_not_verified(send(client, guild.id, body, {"REMOTE_ADDR": address}))
+    assert_not_verified(send(client, guild.id, body, {"REMOTE_ADDR": address}))
+    throttled = send(client, guild.id, body, standard_headers(secret, body) | {"REMOTE_ADDR": address})
+    assert_envelope(throttled, 429, "throttled")
+    assert 0 < int(throttled["Retry-After"]) <= 86400  # fixed windows: the rest of the day
+    assert not SummaryJob.objects.exists()
+    # Another address has its own allowance.
+    assert send(client, guild.id, body, standard_headers(secret, body) | {"REMOTE_ADDR": other}).status_code == 202
+
+
+def test_a_guilds_verified_events_are_throttled_across_addresses_and_strangers_cannot_use_them_up(
+    setup, client, settings
+):
+    guild, channel, secret = setup
+    settings.INBOUND_THROTTLE_RATE = "2/day"
+    stranger, *senders = addresses(4)
+    # Unsigned requests (from an address of their own) count against that address only.
+    for _ in range(2):
+        assert_not_verified(send(client, guild.id, event(channel.id), {"REMOTE_ADDR": stranger}))
+
+    def signed(n: int, address: str):  # type: ignore[no-untyped-def]
+        body = event(channel.id, hours=n + 1)
+        return send(client, guild.id, body, standard_headers(secret, body, msg_id=f"msg_{n}") | {"REMOTE_ADDR": address})
+
+    assert [signed(n, senders[n]).status_code for n in range(2)] == [202, 202]
+    throttled = signed(2, senders[2])
+    assert_envelope(throttled, 429, "throttled")
+    assert int(throttled["Retry-After"]) > 0
+    assert SummaryJob.objects.count() == 2 and not InboundEvent.objects.filter(webhook_id="msg_2").exists()
+    # Another guild's events are counted apart.
+    theirs = GuildFactory(member_cooldown_seconds=0, max_concurrent_jobs=10)
+    their_channel, their_secret = ChannelFactory(guild=theirs), inbound_secret_create(guild=theirs, name="x").plaintext
+    body = event(their_channel.id)
+    headers = standard_headers(their_secret, body) | {"REMOTE_ADDR": senders[2]}
+    assert send(client, theirs.id, body, headers).status_code == 202
+
+
+def test_x_forwarded_for_does_not_change_the_address_unless_proxies_are_trusted(setup, client, settings):
+    guild, channel, _ = setup
+    settings.INBOUND_THROTTLE_RATE = "2/day"
+    peer, *claimed = addresses(4)
+    statuses = [
+        send(client, guild.id, event(channel.id), {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": fake}).status_code
+        for fake in claimed
+    ]
+    assert statuses == [401, 401, 429]
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert send(
+        client, guild.id, event(channel.id), {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": claimed[0]}
+    ).status_code == 401
 
 
 # --- The command ---
