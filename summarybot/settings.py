@@ -211,6 +211,10 @@ SPECTACULAR_SETTINGS = {
 FIELD_ENCRYPTION_KEYS: list[str] = _cfg.field_encryption_keys
 API_KEY_PEPPER: str = _cfg.api_key_pepper
 
+# --- Outbound deliveries (webhooks/http.py) ---------------------------------------------------------------
+# true lifts the SSRF guard (private/loopback receivers, plain http): development and tests only.
+OUTBOUND_ALLOW_PRIVATE_NETWORKS: bool = _cfg.outbound_allow_private_networks
+
 # --- Discord -------------------------------------------------------------------------------------------
 DISCORD_TOKEN: str = _cfg.discord_token
 DISCORD_API_BASE_URL: str = _cfg.discord_api_base_url

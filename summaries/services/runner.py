@@ -54,6 +54,8 @@ from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, PermissionDenied, SummaryBotError
+from webhooks.models import DeliveryEvent
+from webhooks.services.deliveries import deliveries_create
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +129,11 @@ def _run_claimed(job: SummaryJob) -> str:
                 job_finish(job=job, status=JobStatus.PARTIAL, detail=detail, error_code=exc.code,
                            error_message=f"The summary was made but could not be posted: {exc.message}")
                 _publish_sync(job)
+                _announce(job, DeliveryEvent.SUMMARY_COMPLETED)
                 return f"partial: {exc.code}"
         job_finish(job=job, detail=detail)
         _publish_sync(job)
+        _announce(job, DeliveryEvent.SUMMARY_COMPLETED)
         return "done"
     except SummaryBotError as exc:
         return _fail(job, code=exc.code, message=exc.message)
@@ -240,7 +244,17 @@ def _fail(job: SummaryJob, *, code: str, message: str) -> str:
     except Exception:  # noqa: BLE001  live progress is a nicety
         logger.warning("could not publish a job failure", extra={"job_id": str(job.pk)}, exc_info=True)
     _tell_requester(job)
+    _announce(job, DeliveryEvent.SUMMARY_FAILED)
     return f"failed: {code}"
+
+
+def _announce(job: SummaryJob, event: str) -> None:
+    """Queue the event for the guild's destinations (webhooks, …). Idempotent: a rerun queues nothing new.
+    Never fails the job: the summary is stored either way, and the API serves it."""
+    try:
+        deliveries_create(job=job, event=event)
+    except Exception:  # noqa: BLE001  the job's own outcome is already recorded; the log has the traceback
+        logger.exception("could not queue the job's deliveries", extra={"job_id": str(job.pk), "event": event})
 
 
 def _tell_requester(job: SummaryJob) -> None:
