@@ -130,8 +130,8 @@ def refused_reason(ip: IPAddress, *, allow_private: bool) -> str | None:
         ("an unspecified address", ip.is_unspecified),
         ("a link-local address", ip.is_link_local),
         ("a multicast address", ip.is_multicast),
-        ("a private address", ip.is_private),
         ("a reserved address", ip.is_reserved),
+        ("a private address", ip.is_private),
         # Shared address space (100.64/10), documentation ranges, 6to4 relays and the like.
         ("not a public address", not ip.is_global),
     ):
@@ -151,7 +151,12 @@ def _system_resolver(host: str, port: int) -> list[str]:
 @dataclass(frozen=True)
 class AddressPolicy:
     allow_private: bool
+    # Plain http only where private networks are allowed (development); see `default_policy()`.
+    require_https: bool = True
     resolver: Resolver = _system_resolver
+    # Networks allowed whatever the rules say (an operator's own receivers; the tests' stand-in for "public").
+    # Cloud metadata addresses stay refused.
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     def vet(self, host: str, port: int) -> list[str]:
         """The addresses of `host` we may connect to, or DestinationRefused naming the first refused one.
@@ -164,7 +169,8 @@ class AddressPolicy:
             raise ReceiverUnreachable(f"{host!r} resolves to no address.")
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
-            reason = refused_reason(ip, allow_private=self.allow_private)
+            allowed = any(ip in network for network in self.allowed_networks)
+            reason = refused_reason(ip, allow_private=self.allow_private or allowed)
             if reason is not None:
                 shown = host if host == address else f"{host} ({address})"
                 raise DestinationRefused(f"Refusing to connect to {shown}: {reason}.")
@@ -219,10 +225,15 @@ def allow_private_networks() -> bool:
     return bool(getattr(settings, "OUTBOUND_ALLOW_PRIVATE_NETWORKS", False))
 
 
+def default_policy() -> AddressPolicy:
+    allow = allow_private_networks()
+    return AddressPolicy(allow_private=allow, require_https=not allow)
+
+
 def check_url(url: str, *, policy: AddressPolicy | None = None, resolve: bool = True) -> str:
     """The URL if we may send to it: http(s) with a host, no credentials in it, HTTPS unless private networks
     are allowed, and (with `resolve`) every address of its host allowed. DestinationRefused otherwise."""
-    policy = policy or AddressPolicy(allow_private=allow_private_networks())
+    policy = policy or default_policy()
     try:
         parts = urlsplit(url.strip())
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -230,7 +241,7 @@ def check_url(url: str, *, policy: AddressPolicy | None = None, resolve: bool = 
         raise DestinationRefused("The URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused("The URL must be an http(s) URL with a host.")
-    if parts.scheme != "https" and not policy.allow_private:
+    if parts.scheme != "https" and policy.require_https:
         raise DestinationRefused("The URL must use HTTPS.")
     if parts.username is not None or parts.password is not None:
         raise DestinationRefused("Put credentials in a header, not in the URL.")
@@ -286,7 +297,7 @@ class OutboundClient:
     """Thread-safe; share one per process (`outbound_client()`) so connections to a receiver are reused."""
 
     def __init__(self, *, policy: AddressPolicy | None = None, max_connections: int = 100) -> None:
-        self.policy = policy or AddressPolicy(allow_private=allow_private_networks())
+        self.policy = policy or default_policy()
         self._client = httpx2.Client(
             transport=_GuardedTransport(self.policy, max_connections=max_connections),
             timeout=httpx2.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
@@ -345,7 +356,7 @@ class OutboundClient:
 
 @lru_cache(maxsize=2)
 def _shared(allow_private: bool) -> OutboundClient:
-    return OutboundClient(policy=AddressPolicy(allow_private=allow_private))
+    return OutboundClient(policy=AddressPolicy(allow_private=allow_private, require_https=not allow_private))
 
 
 def outbound_client() -> OutboundClient:
