@@ -297,7 +297,8 @@ def deliveries_sweep() -> int:
         wait = next_wait(delivery, None)
         Delivery.objects.filter(_held(delivery)).update(
             status=DeliveryStatus.RETRYING if wait is not None else DeliveryStatus.DEAD, claim_token=None,
-            next_attempt_at=now if wait is not None else None, error="interrupted: the worker stopped mid-attempt",
+            next_attempt_at=now if wait is not None else None, queued_at=None,
+            error="interrupted: the worker stopped mid-attempt",
         )
         logger.warning("took back an interrupted delivery", extra={"delivery_id": delivery.pk})
     due = list(
