@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import timedelta
 
@@ -261,3 +262,20 @@ def test_a_destination_for_failures_gets_summary_failed(receiver):
     assert payload["type"] == "summary.failed" and payload["data"]["status"] == "failed"
     assert payload["data"]["error"] == {"code": "no_messages", "message": "Nothing"} and payload["data"]["markdown"] is None
     assert WebhookDestination.objects.get(pk=destination.pk).consecutive_failures == 0
+
+
+def test_a_discord_webhook_url_gets_the_bots_embeds_and_waits_for_the_message(receiver, settings):
+    settings.DISCORD_API_BASE_URL = f"http://127.0.0.1:{receiver.port}/api/v10"  # the receiver stands in for Discord
+    guild = GuildFactory()
+    destination = destination_create(
+        guild_id=guild.id, kind="discord_webhook", name="hook",
+        url=f"http://127.0.0.1:{receiver.port}/api/webhooks/123/tok-en_1",
+    ).destination
+    assert destination.secret == ""
+    job = _done_job(guild)
+    [delivery] = deliveries_create(job=job, event=DeliveryEvent.SUMMARY_COMPLETED)
+    assert delivery_run(delivery_id=delivery.pk) == DeliveryStatus.SUCCEEDED
+    [request] = receiver.requests
+    assert request.path == "/api/webhooks/123/tok-en_1?wait=true"
+    body = json.loads(request.body)
+    assert body["allowed_mentions"] == {"parse": []} and body["embeds"][0]["description"]

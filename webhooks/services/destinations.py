@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from guilds.models import Channel
 from summarybot.errors import InvalidInput, SummaryBotError
-from webhooks.http import DestinationRefused, check_url
+from webhooks.http import check_url
 from webhooks.models import DeliveryEvent, DestinationKind, WebhookDestination
 from webhooks.payloads import OutboundMessage, test_event_data
 from webhooks.transports import TRANSPORTS, supported_kinds, transport_for
@@ -112,9 +112,9 @@ def _validate(destination: WebhookDestination) -> None:
             raise InvalidInput("This destination needs a url.")
         if len(destination.url) > 2000:
             raise InvalidInput("The url is longer than 2000 characters.")
-        destination.url = check_url(destination.url)
         if destination.kind == DestinationKind.DISCORD_WEBHOOK:
             _check_discord_webhook_url(destination.url)
+        destination.url = check_url(destination.url)
 
 
 def destination_create(
@@ -232,10 +232,3 @@ def destination_test(*, destination: WebhookDestination) -> TestResult:
         ok=True, webhook_id=message.webhook_id, status_code=receipt.status_code,
         latency_ms=round((time.monotonic() - started) * 1000), body=receipt.body, error_code="", error="",
     )
-
-
-__all__ = [
-    "ROTATION_OVERLAP", "CreatedDestination", "DestinationRefused", "TestResult", "destination_create",
-    "destination_delete", "destination_disable", "destination_enable", "destination_rotate_secret",
-    "destination_test", "destination_update",
-]
