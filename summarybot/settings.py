@@ -204,6 +204,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The outbound webhook payload as a component (webhooks/openapi.py says why not a `webhooks` section).
+    "ENUM_NAME_OVERRIDES": {
+        # The summaries' status keeps the name it had before deliveries brought a second "status".
+        "StatusEnum": "summaries.selectors.API_STATUSES",
+        "DeliveryStatusEnum": "webhooks.serializers.API_DELIVERY_STATUSES",
+        "DeliveryEventEnum": "webhooks.models.DeliveryEvent.choices",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "webhooks.openapi.add_webhook_event"],
 }
 
 # --- Secrets at rest ----------------------------------------------------------------------------------
