@@ -148,7 +148,7 @@ class DestinationDetailView(ApiView):
     renderer_classes = [JSONRenderer]
 
     @extend_schema(operation_id="destinations_retrieve", responses=DestinationOutput)
-    def get(self, request: Request, destination_id: int) -> Response:
+    def get(self, request: Request, destination_id: str) -> Response:
         destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
         return Response(DestinationOutput(_destination_data(destination)).data)
 
@@ -156,7 +156,7 @@ class DestinationDetailView(ApiView):
         operation_id="destinations_update", request=DestinationUpdateInput, responses=DestinationOutput,
         description="Change some fields (the kind is fixed). Enabling a disabled destination clears its failures.",
     )
-    def patch(self, request: Request, destination_id: int) -> Response:
+    def patch(self, request: Request, destination_id: str) -> Response:
         destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
         data = DestinationUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -164,7 +164,7 @@ class DestinationDetailView(ApiView):
         return Response(DestinationOutput(_destination_data(destination)).data)
 
     @extend_schema(operation_id="destinations_destroy", responses={204: None})
-    def delete(self, request: Request, destination_id: int) -> Response:
+    def delete(self, request: Request, destination_id: str) -> Response:
         destination_delete(destination=destination_get(guild_id=request.auth.guild_id, destination_id=destination_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -178,7 +178,7 @@ class DestinationTestView(ApiView):
         description="Send an example summary.completed event (data.test is true) now; the receiver's answer comes "
         "back here (200 whatever the receiver said; `ok` tells). Not logged as a delivery.",
     )
-    def post(self, request: Request, destination_id: int) -> Response:
+    def post(self, request: Request, destination_id: str) -> Response:
         destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
         result = destination_test(destination=destination)
         return Response(DestinationTestOutput({
@@ -197,7 +197,7 @@ class DestinationRotateSecretView(ApiView):
         description="A new signing secret, shown only in this response. Until `secret_rotated_until` (24 h) every "
         "event carries two signatures, one per secret, so receivers can switch without missing one.",
     )
-    def post(self, request: Request, destination_id: int) -> Response:
+    def post(self, request: Request, destination_id: str) -> Response:
         destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
         secret = destination_rotate_secret(destination=destination)
         return Response(DestinationWithSecretOutput({**_destination_data(destination), "secret": secret}).data)
@@ -228,7 +228,7 @@ class DeliveryDetailView(ApiView):
     renderer_classes = [JSONRenderer]
 
     @extend_schema(operation_id="deliveries_retrieve", responses=DeliveryDetailOutput)
-    def get(self, request: Request, delivery_id: int) -> Response:
+    def get(self, request: Request, delivery_id: str) -> Response:
         return Response(_delivery_data(delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery_id), attempts=True))
 
 
@@ -240,7 +240,7 @@ class DeliveryReplayView(ApiView):
         operation_id="deliveries_replay", request=None, responses={202: DeliveryDetailOutput},
         description="Send it again: the same payload and webhook-id, a new attempt now (with retries if it fails).",
     )
-    def post(self, request: Request, delivery_id: int) -> Response:
+    def post(self, request: Request, delivery_id: str) -> Response:
         delivery = delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery_id)
         delivery = delivery_replay(delivery=delivery)
         return Response(_delivery_data(delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery.pk),

@@ -6,13 +6,13 @@ from webhooks import api
 
 urlpatterns = [
     path("destinations", api.DestinationListCreateView.as_view(), name="api-destinations"),
-    path("destinations/<int:destination_id>", api.DestinationDetailView.as_view(), name="api-destination"),
-    path("destinations/<int:destination_id>/test", api.DestinationTestView.as_view(), name="api-destination-test"),
+    path("destinations/<str:destination_id>", api.DestinationDetailView.as_view(), name="api-destination"),
+    path("destinations/<str:destination_id>/test", api.DestinationTestView.as_view(), name="api-destination-test"),
     path(
-        "destinations/<int:destination_id>/rotate-secret", api.DestinationRotateSecretView.as_view(),
+        "destinations/<str:destination_id>/rotate-secret", api.DestinationRotateSecretView.as_view(),
         name="api-destination-rotate-secret",
     ),
     path("deliveries", api.DeliveryListView.as_view(), name="api-deliveries"),
-    path("deliveries/<int:delivery_id>", api.DeliveryDetailView.as_view(), name="api-delivery"),
-    path("deliveries/<int:delivery_id>/replay", api.DeliveryReplayView.as_view(), name="api-delivery-replay"),
+    path("deliveries/<str:delivery_id>", api.DeliveryDetailView.as_view(), name="api-delivery"),
+    path("deliveries/<str:delivery_id>/replay", api.DeliveryReplayView.as_view(), name="api-delivery-replay"),
 ]

@@ -40,8 +40,15 @@ def destination_list(*, guild_id: int) -> QuerySet[WebhookDestination]:
     return WebhookDestination.objects.filter(guild_id=guild_id)
 
 
-def destination_get(*, guild_id: int, destination_id: int) -> WebhookDestination:
-    destination = WebhookDestination.objects.filter(guild_id=guild_id, pk=destination_id).first()
+def _pk(value: int | str) -> int | None:
+    """An id from a URL path: digits within a database integer, or None (answered as not found)."""
+    text = str(value).strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
+def destination_get(*, guild_id: int, destination_id: int | str) -> WebhookDestination:
+    pk = _pk(destination_id)
+    destination = WebhookDestination.objects.filter(guild_id=guild_id, pk=pk).first() if pk else None
     if destination is None:
         raise NotFound(f"No destination {destination_id}.")
     return destination
@@ -77,9 +84,11 @@ def delivery_list(
     return deliveries
 
 
-def delivery_get(*, guild_id: int, delivery_id: int) -> Delivery:
+def delivery_get(*, guild_id: int, delivery_id: int | str) -> Delivery:
+    pk = _pk(delivery_id)
     delivery = (
-        Delivery.objects.filter(destination__guild_id=guild_id, pk=delivery_id).prefetch_related("attempts").first()
+        Delivery.objects.filter(destination__guild_id=guild_id, pk=pk).prefetch_related("attempts").first()
+        if pk else None
     )
     if delivery is None:
         raise NotFound(f"No delivery {delivery_id}.")
