@@ -92,6 +92,7 @@ class Config:
     summary_batch_schedules: bool
     summary_batch_deadline_seconds: int
     log_level: str
+    outbound_allow_private_networks: bool
 
 
 def _read(name: str, reader: Callable[[], Any]) -> Any:
@@ -305,6 +306,7 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         q_workers=_positive_int(env, "Q_WORKERS", 2),
         q_timeout=q_timeout,
         q_sync=_bool(env, "Q_SYNC", False),
+        outbound_allow_private_networks=_bool(env, "OUTBOUND_ALLOW_PRIVATE_NETWORKS", False),
         field_encryption_keys=field_keys,
         api_key_pepper=env.str("API_KEY_PEPPER", default="") or secret_key,
         discord_token=env.str("DISCORD_TOKEN", default="").strip(),

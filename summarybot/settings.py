@@ -216,12 +216,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The outbound webhook payload as a component (webhooks/openapi.py says why not a `webhooks` section).
+    "ENUM_NAME_OVERRIDES": {
+        # The summaries' status keeps the name it had before deliveries brought a second "status".
+        "StatusEnum": "summaries.selectors.API_STATUSES",
+        "DeliveryStatusEnum": "webhooks.serializers.API_DELIVERY_STATUSES",
+        "DeliveryEventEnum": "webhooks.models.DeliveryEvent.choices",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "webhooks.openapi.add_webhook_event"],
 }
 
 # --- Secrets at rest ----------------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: prepend a new key).
 FIELD_ENCRYPTION_KEYS: list[str] = _cfg.field_encryption_keys
 API_KEY_PEPPER: str = _cfg.api_key_pepper
+
+# --- Outbound deliveries (webhooks/http.py) ---------------------------------------------------------------
+# true lifts the SSRF guard (private/loopback receivers, plain http): development and tests only.
+OUTBOUND_ALLOW_PRIVATE_NETWORKS: bool = _cfg.outbound_allow_private_networks
 
 # --- Discord -------------------------------------------------------------------------------------------
 DISCORD_TOKEN: str = _cfg.discord_token

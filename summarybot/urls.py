@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(**_public), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **_public), name="api-docs"),
     path("api/v1/", include("summaries.urls")),
+    path("api/v1/", include("webhooks.api_urls")),
     re_path(r"^api/", api_not_found),
     path("webhooks/", include("webhooks.urls")),
 ]

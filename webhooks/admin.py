@@ -3,7 +3,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webhooks import services
-from webhooks.models import ApiKey, Delivery, InboundEvent, InboundSecret, WebhookDestination
+from webhooks.models import ApiKey, Delivery, DeliveryAttempt, InboundEvent, InboundSecret, WebhookDestination
+from webhooks.services import destinations
 
 
 @admin.register(ApiKey)
@@ -33,12 +34,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class WebhookDestinationAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "guild", "enabled", "consecutive_failures", "disabled_reason")
     list_filter = ("kind", "enabled")
-    search_fields = ("name", "url", "=guild__id", "guild__name")
+    # The URL is encrypted at rest: not searchable, and not shown (it can be a credential).
+    search_fields = ("name", "=guild__id", "guild__name")
     autocomplete_fields = ("guild",)
     list_select_related = ("guild",)
-    exclude = ("secret", "credentials", "headers")
-    readonly_fields = ("secret_set", "credentials_set", "headers_set", "consecutive_failures", "created_at", "updated_at")
+    exclude = ("url", "secret", "previous_secret", "credentials", "headers")
+    readonly_fields = (
+        "url_set", "secret_set", "credentials_set", "headers_set", "consecutive_failures", "failing_since",
+        "previous_secret_expires_at", "created_at", "updated_at",
+    )
     actions = ("disable", "enable")
+
+    @admin.display(boolean=True, description="URL set")
+    def url_set(self, obj: WebhookDestination) -> bool:
+        return bool(obj.url)
 
     @admin.display(boolean=True, description="Secret set")
     def secret_set(self, obj: WebhookDestination) -> bool:
@@ -55,20 +64,31 @@ class WebhookDestinationAdmin(admin.ModelAdmin):
     @admin.action(description="Disable selected destinations")
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookDestination]) -> None:
         reason = f"disabled by {request.user} in the admin"
-        count = sum(services.destination_disable(destination=d, reason=reason) for d in queryset)
+        count = sum(destinations.destination_disable(destination=d, reason=reason) for d in queryset)
         self.message_user(request, f"Disabled {count} destination(s).", messages.SUCCESS)
 
     @admin.action(description="Enable selected destinations")
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookDestination]) -> None:
-        count = sum(services.destination_enable(destination=d) for d in queryset)
+        count = sum(destinations.destination_enable(destination=d) for d in queryset)
         self.message_user(request, f"Enabled {count} destination(s).", messages.SUCCESS)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in DeliveryAttempt._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
+    inlines = (DeliveryAttemptInline,)
     list_display = ("message_id", "destination", "event", "status", "attempt_count", "response_code", "next_attempt_at", "delivered_at")
     list_filter = ("status", "event", "destination__kind")
-    search_fields = ("message_id", "=summary__id", "destination__name")
+    search_fields = ("message_id", "=job__id", "destination__name")
     list_select_related = ("destination",)
     readonly_fields = [f.name for f in Delivery._meta.fields]
 

@@ -24,14 +24,39 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from summarybot.api import ApiView, too_large
+from summarybot.api import ApiView, CursorPage, too_large
 from summarybot.throttles import ClientIpThrottle, CounterThrottle
 from webhooks.inbound import inbound_receive, inbound_verify
+from webhooks.models import ApiScope, Delivery, DestinationKind, WebhookDestination
+from webhooks.selectors import delivery_api_status, delivery_get, delivery_list, destination_get, destination_list
+from webhooks.serializers import (
+    DeliveryDetailOutput,
+    DeliveryListFilter,
+    DeliveryOutput,
+    DestinationCreateInput,
+    DestinationOutput,
+    DestinationTestOutput,
+    DestinationUpdateInput,
+    DestinationWithSecretOutput,
+    destination_changes,
+    mask_url,
+)
+from webhooks.services.deliveries import delivery_replay
+from webhooks.services.destinations import (
+    destination_create,
+    destination_delete,
+    destination_rotate_secret,
+    destination_test,
+    destination_update,
+)
 
 
 class InboundIpThrottle(ClientIpThrottle):
@@ -73,3 +98,175 @@ class InboundWebhookView(ApiView):
         return Response(
             result.body, status=result.status_code, headers={"Webhook-Replayed": "true"} if result.replayed else None
         )
+
+
+# --- Destinations and deliveries (/api/v1/destinations, /api/v1/deliveries) ------------------------------
+# Every read and write is filtered to the key's guild: another guild's destination or delivery is a 404.
+
+
+def _destination_data(destination: WebhookDestination) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if destination.kind == DestinationKind.DISCORD_CHANNEL:
+        config["channel_id"] = str(destination.discord_channel_id)
+    if destination.headers:
+        config["headers"] = {name: "…" for name in destination.headers}  # names only: values can be credentials
+    rotated_until = destination.previous_secret_expires_at
+    return {
+        "id": destination.pk, "kind": destination.kind, "name": destination.name, "url": mask_url(destination.url),
+        "events": destination.events, "config": config, "enabled": destination.enabled,
+        "disabled_reason": destination.disabled_reason, "consecutive_failures": destination.consecutive_failures,
+        "secret_rotated_until": rotated_until if rotated_until and rotated_until > timezone.now() else None,
+        "created_at": destination.created_at, "updated_at": destination.updated_at,
+    }
+
+
+def _delivery_data(delivery: Delivery, *, attempts: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": delivery.pk, "destination_id": delivery.destination_id, "summary_id": delivery.job_id,
+        "event": delivery.event, "webhook_id": delivery.message_id, "status": delivery_api_status(delivery),
+        "attempt_count": delivery.attempt_count, "response_code": delivery.response_code, "error": delivery.error,
+        "next_attempt_at": delivery.next_attempt_at, "delivered_at": delivery.delivered_at,
+        "created_at": delivery.created_at,
+    }
+    if not attempts:
+        return DeliveryOutput(data).data
+    data["attempts"] = [
+        {
+            "number": a.number, "at": a.started_at, "succeeded": a.succeeded, "status_code": a.status_code,
+            "latency_ms": a.latency_ms, "response_body": a.response_body,
+            "error": {"code": a.error_code, "message": a.error} if a.error_code else None,
+        }
+        for a in sorted(delivery.attempts.all(), key=lambda a: a.number)
+    ]
+    return DeliveryDetailOutput(data).data
+
+
+class DestinationListCreateView(ApiView):
+    required_scopes = {"GET": ApiScope.DESTINATIONS_READ, "POST": ApiScope.DESTINATIONS_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="destinations_create", request=DestinationCreateInput, responses={201: DestinationWithSecretOutput},
+        description="Add a destination. A signed webhook's `secret` is in this response only: store it.",
+    )
+    def post(self, request: Request) -> Response:
+        data = DestinationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = destination_create(guild_id=request.auth.guild_id, **destination_changes(data.validated_data))
+        body = {**_destination_data(created.destination), "secret": created.secret}
+        return Response(DestinationWithSecretOutput(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="destinations_list", responses=DestinationOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = CursorPage()
+        page = paginator.paginate_queryset(destination_list(guild_id=request.auth.guild_id), request, view=self)
+        return paginator.get_paginated_response([DestinationOutput(_destination_data(d)).data for d in page or []])
+
+
+DestinationListCreateView.pagination_class = CursorPage
+
+
+class DestinationDetailView(ApiView):
+    required_scopes = {
+        "GET": ApiScope.DESTINATIONS_READ, "PATCH": ApiScope.DESTINATIONS_WRITE, "DELETE": ApiScope.DESTINATIONS_WRITE,
+    }
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(operation_id="destinations_retrieve", responses=DestinationOutput)
+    def get(self, request: Request, destination_id: str) -> Response:
+        destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
+        return Response(DestinationOutput(_destination_data(destination)).data)
+
+    @extend_schema(
+        operation_id="destinations_update", request=DestinationUpdateInput, responses=DestinationOutput,
+        description="Change some fields (the kind is fixed). Enabling a disabled destination clears its failures.",
+    )
+    def patch(self, request: Request, destination_id: str) -> Response:
+        destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
+        data = DestinationUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        destination = destination_update(destination=destination, changes=destination_changes(data.validated_data))
+        return Response(DestinationOutput(_destination_data(destination)).data)
+
+    @extend_schema(operation_id="destinations_destroy", responses={204: None})
+    def delete(self, request: Request, destination_id: str) -> Response:
+        destination_delete(destination=destination_get(guild_id=request.auth.guild_id, destination_id=destination_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DestinationTestView(ApiView):
+    required_scopes = {"POST": ApiScope.DESTINATIONS_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="destinations_test", request=None, responses=DestinationTestOutput,
+        description="Send an example summary.completed event (data.test is true) now; the receiver's answer comes "
+        "back here (200 whatever the receiver said; `ok` tells). Not logged as a delivery.",
+    )
+    def post(self, request: Request, destination_id: str) -> Response:
+        destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
+        result = destination_test(destination=destination)
+        return Response(DestinationTestOutput({
+            "ok": result.ok, "webhook_id": result.webhook_id, "status_code": result.status_code,
+            "latency_ms": result.latency_ms, "body": result.body,
+            "error": {"code": result.error_code, "message": result.error} if result.error_code else None,
+        }).data)
+
+
+class DestinationRotateSecretView(ApiView):
+    required_scopes = {"POST": ApiScope.DESTINATIONS_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="destinations_rotate_secret", request=None, responses=DestinationWithSecretOutput,
+        description="A new signing secret, shown only in this response. Until `secret_rotated_until` (24 h) every "
+        "event carries two signatures, one per secret, so receivers can switch without missing one.",
+    )
+    def post(self, request: Request, destination_id: str) -> Response:
+        destination = destination_get(guild_id=request.auth.guild_id, destination_id=destination_id)
+        secret = destination_rotate_secret(destination=destination)
+        return Response(DestinationWithSecretOutput({**_destination_data(destination), "secret": secret}).data)
+
+
+class DeliveryListView(ApiView):
+    required_scopes = {"GET": ApiScope.DESTINATIONS_READ}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(operation_id="deliveries_list", parameters=[DeliveryListFilter], responses=DeliveryOutput(many=True))
+    def get(self, request: Request) -> Response:
+        filters = DeliveryListFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        deliveries = delivery_list(
+            guild_id=request.auth.guild_id, destination_id=filters.validated_data.get("destination_id"),
+            job_id=filters.validated_data.get("summary_id"), status=filters.validated_data.get("status"),
+        )
+        paginator = CursorPage()
+        page = paginator.paginate_queryset(deliveries, request, view=self)
+        return paginator.get_paginated_response([_delivery_data(d, attempts=False) for d in page or []])
+
+
+DeliveryListView.pagination_class = CursorPage
+
+
+class DeliveryDetailView(ApiView):
+    required_scopes = {"GET": ApiScope.DESTINATIONS_READ}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(operation_id="deliveries_retrieve", responses=DeliveryDetailOutput)
+    def get(self, request: Request, delivery_id: str) -> Response:
+        return Response(_delivery_data(delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery_id), attempts=True))
+
+
+class DeliveryReplayView(ApiView):
+    required_scopes = {"POST": ApiScope.DESTINATIONS_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="deliveries_replay", request=None, responses={202: DeliveryDetailOutput},
+        description="Send it again: the same payload and webhook-id, a new attempt now (with retries if it fails).",
+    )
+    def post(self, request: Request, delivery_id: str) -> Response:
+        delivery = delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery_id)
+        delivery = delivery_replay(delivery=delivery)
+        return Response(_delivery_data(delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery.pk),
+                                       attempts=True), status=status.HTTP_202_ACCEPTED)

@@ -55,6 +55,7 @@ class ApiKey(TimeStampedModel):
 class DestinationKind(models.TextChoices):
     WEBHOOK = "webhook", "Signed webhook (Standard Webhooks)"
     DISCORD_CHANNEL = "discord_channel", "Discord channel"
+    DISCORD_WEBHOOK = "discord_webhook", "Discord webhook URL"
     NOTION = "notion", "Notion"
     CONFLUENCE = "confluence", "Confluence"
     ZAPIER = "zapier", "Zapier"
@@ -69,16 +70,22 @@ class WebhookDestination(TimeStampedModel):
     guild = models.ForeignKey("guilds.Guild", on_delete=models.CASCADE, related_name="destinations")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=24, choices=DestinationKind.choices)
-    url = models.URLField(max_length=500, blank=True, help_text="Receiver URL (webhook, Zapier, Confluence base)")
+    # Encrypted: a Zapier or Discord webhook URL is itself a credential (whoever has it can post).
+    url = EncryptedTextField(blank=True, help_text="Receiver URL (webhook, Discord webhook, Zapier, Confluence base)")
     discord_channel_id = models.BigIntegerField(null=True, blank=True)
     # Signing secret (webhook) or integration token; encrypted, never shown after creation.
     secret = EncryptedTextField(blank=True)
+    # The secret before the last rotation, still signing (a second signature) until the overlap ends.
+    previous_secret = EncryptedTextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     credentials = EncryptedJSONField(blank=True, default=dict, help_text="Integration settings with secrets")
     headers = EncryptedJSONField(blank=True, default=dict, help_text="Extra request headers (may hold auth)")
     events = models.JSONField(default=list)
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The first failed attempt since the last success: five days of nothing but failures disables it.
+    failing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -91,6 +98,10 @@ class WebhookDestination(TimeStampedModel):
                 name="webhooks_destination_http_needs_url",
             ),
         ]
+        indexes = [
+            # The API lists a guild's destinations, newest first; the worker finds a guild's enabled ones.
+            models.Index(fields=["guild", "-created_at"], name="webhooks_destination_guild_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
@@ -98,27 +109,43 @@ class WebhookDestination(TimeStampedModel):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
-    IN_PROGRESS = "in_progress", "In progress"
+    IN_PROGRESS = "in_progress", "Being sent"
     SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed, will retry"
-    DEAD = "dead", "Failed, gave up"
+    RETRYING = "retrying", "Failed, will retry"
+    FAILED = "failed", "Failed permanently"
+    DEAD = "dead", "Failed every attempt, gave up"
+
+    @classmethod
+    def due(cls) -> list[str]:
+        return [cls.PENDING, cls.RETRYING]
 
 
 class Delivery(TimeStampedModel):
-    """One summary sent to one destination; attempts are retried, logged and replayable."""
+    """One event of one summary job sent to one destination; attempts are retried, logged and replayable."""
 
     destination = models.ForeignKey(WebhookDestination, on_delete=models.CASCADE, related_name="deliveries")
-    summary = models.ForeignKey("summaries.Summary", on_delete=models.CASCADE, related_name="deliveries")
+    # The job is the API's "summary": a failed one has no Summary row, and its event is still delivered.
+    job = models.ForeignKey("summaries.SummaryJob", on_delete=models.CASCADE, related_name="deliveries")
+    summary = models.ForeignKey(
+        "summaries.Summary", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
     event = models.CharField(max_length=32, choices=DeliveryEvent.choices, default=DeliveryEvent.SUMMARY_COMPLETED)
-    # The Standard Webhooks `webhook-id`: stable across retries so receivers can de-duplicate.
+    # The Standard Webhooks `webhook-id`: stable across retries and replays so receivers can de-duplicate.
     message_id = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
+    # attempt_count when the current run of the schedule began (0; a replay starts a new run).
+    run_offset = models.PositiveIntegerField(default=0)
     response_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set by each claim: only the holder of the current token may record the attempt's outcome.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a task for it was last queued: the sweeper queues it again only if that one seems lost.
+    queued_at = models.DateTimeField(null=True, blank=True)
     replay_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays")
 
     class Meta:
@@ -127,14 +154,42 @@ class Delivery(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(attempt_count__lte=models.F("max_attempts")), name="webhooks_delivery_attempts_bounded"
             ),
+            # One delivery per event, job and destination, however often the worker reruns the job.
+            models.UniqueConstraint(fields=["job", "destination", "event"], name="webhooks_delivery_unique_event"),
         ]
         indexes = [
             # The delivery sweeper picks due retries.
             models.Index(fields=["status", "next_attempt_at"], name="webhooks_delivery_due_idx"),
+            # The API lists a destination's deliveries, newest first.
+            models.Index(fields=["destination", "-created_at"], name="webhooks_delivery_dest_idx"),
         ]
 
     def __str__(self) -> str:
         return f"delivery {self.message_id} → {self.destination_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a delivery, written before the request goes out and completed after it."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The receiver's answer, truncated (it is theirs, not ours: at most RESPONSE_BODY_LOGGED characters).
+    response_body = models.TextField(blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="webhooks_attempt_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.status_code or self.error_code or '…'}"
 
 
 class InboundSecret(TimeStampedModel):

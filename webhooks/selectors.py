@@ -1,11 +1,15 @@
-"""Reads of API keys and inbound secrets that the front doors (the apikey command, the dashboard later) share."""
+"""Reads the front doors share: API keys and inbound secrets (the apikey command, the dashboard later), a
+guild's destinations and deliveries (the REST API). Every read of a guild's rows is filtered to that guild:
+another guild's destination or delivery looks exactly like a missing one."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import uuid
+
+from django.db.models import Q, QuerySet
 
 from summarybot.errors import NotFound
-from webhooks.models import ApiKey, InboundSecret
+from webhooks.models import ApiKey, Delivery, DeliveryStatus, InboundSecret, WebhookDestination
 
 
 def api_key_list(*, guild_id: int) -> QuerySet[ApiKey]:
@@ -30,3 +34,62 @@ def inbound_secret_get(*, secret_id: int) -> InboundSecret:
     if inbound_secret is None:
         raise NotFound(f"No inbound secret has the id {secret_id}.")
     return inbound_secret
+
+
+def destination_list(*, guild_id: int) -> QuerySet[WebhookDestination]:
+    return WebhookDestination.objects.filter(guild_id=guild_id)
+
+
+def _pk(value: int | str) -> int | None:
+    """An id from a URL path: digits within a database integer, or None (answered as not found)."""
+    text = str(value).strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
+def destination_get(*, guild_id: int, destination_id: int | str) -> WebhookDestination:
+    pk = _pk(destination_id)
+    destination = WebhookDestination.objects.filter(guild_id=guild_id, pk=pk).first() if pk else None
+    if destination is None:
+        raise NotFound(f"No destination {destination_id}.")
+    return destination
+
+
+# The API's delivery statuses: an attempt in flight shows as what it was before it (pending or retrying).
+_IN_FLIGHT = Q(status=DeliveryStatus.IN_PROGRESS)
+API_DELIVERY_FILTERS: dict[str, Q] = {
+    "pending": Q(status=DeliveryStatus.PENDING) | (_IN_FLIGHT & Q(attempt_count__lte=1)),
+    "retrying": Q(status=DeliveryStatus.RETRYING) | (_IN_FLIGHT & Q(attempt_count__gt=1)),
+    "succeeded": Q(status=DeliveryStatus.SUCCEEDED),
+    "failed": Q(status=DeliveryStatus.FAILED),
+    "dead": Q(status=DeliveryStatus.DEAD),
+}
+
+
+def delivery_api_status(delivery: Delivery) -> str:
+    if delivery.status == DeliveryStatus.IN_PROGRESS:
+        return "pending" if delivery.attempt_count <= 1 else "retrying"
+    return str(delivery.status)
+
+
+def delivery_list(
+    *, guild_id: int, destination_id: int | None = None, job_id: uuid.UUID | None = None, status: str | None = None
+) -> QuerySet[Delivery]:
+    deliveries = Delivery.objects.filter(destination__guild_id=guild_id)
+    if destination_id is not None:
+        deliveries = deliveries.filter(destination_id=destination_id)
+    if job_id is not None:
+        deliveries = deliveries.filter(job_id=job_id)
+    if status is not None:
+        deliveries = deliveries.filter(API_DELIVERY_FILTERS[status])
+    return deliveries
+
+
+def delivery_get(*, guild_id: int, delivery_id: int | str) -> Delivery:
+    pk = _pk(delivery_id)
+    delivery = (
+        Delivery.objects.filter(destination__guild_id=guild_id, pk=pk).prefetch_related("attempts").first()
+        if pk else None
+    )
+    if delivery is None:
+        raise NotFound(f"No delivery {delivery_id}.")
+    return delivery

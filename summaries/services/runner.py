@@ -57,6 +57,8 @@ from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, NothingNew, PermissionDenied, SummaryBotError
+from webhooks.models import DeliveryEvent
+from webhooks.services.deliveries import deliveries_create
 
 logger = logging.getLogger(__name__)
 
@@ -149,12 +151,14 @@ def _run_claimed(job: SummaryJob) -> str:
                            error_message=f"The summary was made but could not be posted: {exc.message}")
                 _publish_sync(job)
                 _schedule_outcome(job)
+                _announce(job, DeliveryEvent.SUMMARY_COMPLETED)
                 return f"partial: {exc.code}"
         if job.window_kind == WindowKind.CATCH_UP:
             catch_up_record(job=job, summary=summary)
         job_finish(job=job, detail=detail)
         _publish_sync(job)
         _schedule_outcome(job)
+        _announce(job, DeliveryEvent.SUMMARY_COMPLETED)
         return "done"
     except SummaryBotError as exc:
         return _fail(job, code=exc.code, message=exc.message)
@@ -266,6 +270,7 @@ def _fail(job: SummaryJob, *, code: str, message: str) -> str:
         logger.warning("could not publish a job failure", extra={"job_id": str(job.pk)}, exc_info=True)
     _tell_requester(job)
     _schedule_outcome(job)
+    _announce(job, DeliveryEvent.SUMMARY_FAILED)
     return f"failed: {code}"
 
 
@@ -273,6 +278,7 @@ def _gave_up(job: SummaryJob) -> None:
     """job_claim failed a job whose workers kept dying: tell its requester, count its schedule's run."""
     _tell_requester(job)
     _schedule_outcome(job)
+    _announce(job, DeliveryEvent.SUMMARY_FAILED)
 
 
 def _schedule_outcome(job: SummaryJob) -> None:
@@ -289,6 +295,15 @@ def _schedule_outcome(job: SummaryJob) -> None:
         schedule_job_finished(job=job)
     except Exception:  # noqa: BLE001  the job's own outcome is recorded; a missed count only delays a pause
         logger.exception("could not count a schedule run", extra={"job_id": str(job.pk), "schedule_id": job.schedule_id})
+
+
+def _announce(job: SummaryJob, event: str) -> None:
+    """Queue the event for the guild's destinations (webhooks, …). Idempotent: a rerun queues nothing new.
+    Never fails the job: the summary is stored either way, and the API serves it."""
+    try:
+        deliveries_create(job=job, event=event)
+    except Exception:  # noqa: BLE001  the job's own outcome is already recorded; the log has the traceback
+        logger.exception("could not queue the job's deliveries", extra={"job_id": str(job.pk), "event": event})
 
 
 def _tell_requester(job: SummaryJob) -> None:

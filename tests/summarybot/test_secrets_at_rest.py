@@ -110,6 +110,7 @@ ENCRYPTED_COLUMNS = [
     ("webhooks_webhookdestination", "secret"),
     ("webhooks_webhookdestination", "credentials"),
     ("webhooks_webhookdestination", "headers"),
+    ("webhooks_webhookdestination", "url"),
     ("summaries_summaryjob", "interaction_token"),
 ]
 
@@ -129,7 +130,10 @@ def test_rotate_encryption_keys_reencrypts_every_field_so_the_old_key_can_go(set
     assert "webhooks.WebhookDestination.headers: 1 re-encrypted" in report
     assert "summaries.SummaryJob.interaction_token: 1 re-encrypted" in report
     assert "webhooks.InboundSecret.secret: 1 re-encrypted" in report
-    assert "Total: 6 re-encrypted in 7 fields." in report  # summaries.Digest.interaction_token is empty here
+    assert "webhooks.WebhookDestination.url: 1 re-encrypted" in report
+    # The destination's URL and previous signing secret are encrypted too (the latter empty here).
+    assert "Total: 7 re-encrypted in 9 fields." in report
+    # (summaries.Digest.interaction_token is empty here.)
     pks = {"guilds_guild": guild.pk, "webhooks_webhookdestination": destination.pk, "summaries_summaryjob": job.pk.hex}
     for table, column in ENCRYPTED_COLUMNS:
         Fernet(new_key.encode()).decrypt(raw_column(table, column, pks[table]).encode())  # under the new key
@@ -145,7 +149,7 @@ def test_rotate_encryption_keys_reencrypts_every_field_so_the_old_key_can_go(set
     # Resumable: a second run finds everything done.
     again = StringIO()
     call_command("rotate_encryption_keys", stdout=again)
-    assert "Total: 0 re-encrypted in 7 fields." in again.getvalue()
+    assert "Total: 0 re-encrypted in 9 fields." in again.getvalue()
     assert "guilds.Guild.llm_api_key: 0 re-encrypted, 1 already under the first key" in again.getvalue()
 
 

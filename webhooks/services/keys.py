@@ -1,4 +1,4 @@
-"""API keys and destinations: issuing, authenticating, revoking, disabling."""
+"""API keys and inbound secrets: issuing, authenticating, revoking."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 
 from guilds.models import Guild
 from summarybot.crypto import keyed_digest
 from summarybot.errors import InvalidInput, PermissionDenied
-from webhooks.models import ApiKey, ApiScope, InboundSecret, WebhookDestination
+from webhooks.models import ApiKey, ApiScope, InboundSecret
 
 logger = logging.getLogger(__name__)
 
@@ -128,23 +127,4 @@ def inbound_secret_revoke(*, inbound_secret: InboundSecret) -> bool:
             "inbound secret revoked",
             extra={"guild_id": inbound_secret.guild_id, "inbound_secret_id": inbound_secret.pk},
         )
-    return bool(changed)
-
-
-def destination_disable(*, destination: WebhookDestination, reason: str) -> bool:
-    with transaction.atomic():
-        changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=True).update(
-            enabled=False, disabled_reason=reason[:200]
-        )
-    destination.refresh_from_db(fields=["enabled", "disabled_reason"])
-    if changed:
-        logger.info("destination disabled", extra={"destination_id": destination.pk, "reason": reason})
-    return bool(changed)
-
-
-def destination_enable(*, destination: WebhookDestination) -> bool:
-    changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=False).update(
-        enabled=True, disabled_reason="", consecutive_failures=0
-    )
-    destination.refresh_from_db(fields=["enabled", "disabled_reason", "consecutive_failures"])
     return bool(changed)

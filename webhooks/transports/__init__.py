@@ -1,0 +1,35 @@
+"""One transport class per destination kind, chosen from one table.
+
+Notion, Confluence and Zapier (REST Hooks) are destination kinds already (the model and the API name them)
+but have no transport yet: creating one is refused with a clear message until their class is added here.
+"""
+
+from __future__ import annotations
+
+from summarybot.errors import InvalidInput
+from webhooks.models import DestinationKind, WebhookDestination
+from webhooks.transports.base import Receipt, Transport
+from webhooks.transports.discord import DiscordChannelTransport, DiscordWebhookTransport
+from webhooks.transports.signed_webhook import SignedWebhookTransport
+
+TRANSPORTS: dict[str, type[Transport]] = {
+    DestinationKind.WEBHOOK: SignedWebhookTransport,
+    DestinationKind.DISCORD_CHANNEL: DiscordChannelTransport,
+    DestinationKind.DISCORD_WEBHOOK: DiscordWebhookTransport,
+}
+
+
+def supported_kinds() -> list[str]:
+    return [str(kind) for kind in TRANSPORTS]
+
+
+def transport_for(destination: WebhookDestination) -> Transport:
+    cls = TRANSPORTS.get(destination.kind)
+    if cls is None:
+        raise InvalidInput(
+            f"Destinations of kind {destination.kind!r} are not available yet; use one of: {', '.join(supported_kinds())}."
+        )
+    return cls(destination)
+
+
+__all__ = ["TRANSPORTS", "Receipt", "Transport", "supported_kinds", "transport_for"]
