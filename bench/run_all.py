@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ["bench_engine.py", "bench_mapreduce.py", "bench_history.py", "bench_defer.py", "bench_api.py"]
+SCRIPTS = [
+    "bench_engine.py",
+    "bench_mapreduce.py",
+    "bench_rolling_digest.py",
+    "bench_history.py",
+    "bench_defer.py",
+    "bench_api.py",
+]
 
 
 def main() -> int:
