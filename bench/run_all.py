@@ -9,7 +9,13 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = [
-    "bench_engine.py", "bench_mapreduce.py", "bench_history.py", "bench_defer.py", "bench_api.py", "bench_batch_cost.py",
+    "bench_engine.py",
+    "bench_mapreduce.py",
+    "bench_rolling_digest.py",
+    "bench_history.py",
+    "bench_defer.py",
+    "bench_api.py",
+    "bench_batch_cost.py",
     "bench_delivery.py",
 ]
 

@@ -150,6 +150,26 @@ def period_window(timing: ScheduleTiming, *, until: datetime, lookback_hours: in
     return until - (last - previous_fire(timing, before=last)), until
 
 
+def chunk_boundaries(timing: ScheduleTiming, *, since: datetime, until: datetime) -> tuple[datetime, ...]:
+    """The instants a run's window [since, until) is planned in pieces between, its two ends included.
+
+    Each piece is meant to be some shorter run's whole window, whose chunk summaries the engine's cache
+    already holds: the run slots for hourly, every-N-hours, daily and cron schedules (a daily run with a
+    48 h lookback is two daily windows), and local days starting at the schedule's time of day for weekly
+    and monthly ones (so a weekly digest on Monday 09:00 reuses a daily 09:00 digest of the same zone).
+    """
+    if timing.frequency in (WEEKLY, MONTHLY):
+        timing = ScheduleTiming(DAILY, timezone=timing.timezone, time_of_day=timing.time_of_day or time(0))
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    instants = [since]
+    fire = next_fire(timing, after=since)
+    while fire < until:
+        instants.append(fire)
+        fire = next_fire(timing, after=fire)
+    instants.append(until)
+    return tuple(instants)
+
+
 def describe(timing: ScheduleTiming) -> str:
     """One line for lists and notices: "daily at 09:00 (Europe/Berlin)"."""
     at = timing.time_of_day.strftime("%H:%M") if timing.time_of_day else "00:00"

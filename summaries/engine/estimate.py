@@ -16,11 +16,20 @@ from .costs import cost_usd
 from .formats import FORMATS
 from .normalize import PreparedConversation, gc_paused, prepare
 from .options import DEFAULT_CONTEXT_TOKENS, SummaryOptions
-from .planner import Budget, Chunk, group_for_reduce, line_costs, plan_chunks
+from .planner import (
+    Budget,
+    Chunk,
+    detach_cross_period_replies,
+    group_for_reduce,
+    line_costs,
+    period_ranges,
+    plan_chunks,
+    plan_periods,
+)
 from .prompts import chunk_system_prompt, reduce_system_prompt
 from .schema import json_schema_text
 from .tokens import TokenCounter
-from .transcript import escape_text, header, legend_entry_cost
+from .transcript import escape_text, header, legend_entry_cost, period_line_costs
 from .types import ChatMessage
 
 # Framing of a partial summary in a reduce input ("Part 12 (messages 3400-3711):" and section labels).
@@ -126,14 +135,23 @@ def build_plan(conversation: PreparedConversation, options: SummaryOptions, *, c
     counter = TokenCounter(options.model)
     budget = make_budget(options, context_tokens)
     gap_seconds = options.notable_gap_minutes * 60
+    messages = conversation.messages
+    periods = period_ranges(messages, options.chunk_boundaries) if options.chunk_boundaries else None
     with gc_paused():
         measure(conversation, counter, options, budget)
-        costs = line_costs(conversation.messages, gap_seconds)
+        if periods is None:
+            costs = line_costs(messages, gap_seconds)
+        else:
+            detach_cross_period_replies(messages, periods)
+            costs = period_line_costs(messages, periods, gap_seconds)
     legend: dict[int, int] = {}
-    for message in conversation.messages:
+    for message in messages:
         if message.author_id not in legend:
             legend[message.author_id] = legend_entry_cost(message.author_name, counter)
-    chunks = plan_chunks(conversation.messages, costs, legend, budget.input_tokens, gap_seconds=gap_seconds)
+    if periods is None:
+        chunks = plan_chunks(messages, costs, legend, budget.input_tokens, gap_seconds=gap_seconds)
+    else:
+        chunks = plan_periods(messages, costs, legend, budget.input_tokens, periods=periods, gap_seconds=gap_seconds)
     return Plan(conversation=conversation, counter=counter, budget=budget, costs=costs, chunks=chunks)
 
 

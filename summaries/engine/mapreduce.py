@@ -146,6 +146,9 @@ class MapReduceSummarizer:
         self._mapped = 0
         self._reduced = 0
         self._map_total = len(plan.chunks)
+        # Chunks planned on period boundaries are each some shorter window's own chunks: their prompt names no
+        # position in this window, and a period that was a shorter run's only chunk is found under that run's key.
+        self.aligned = bool(options.chunk_boundaries)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         if self.on_progress is not None:
@@ -168,21 +171,20 @@ class MapReduceSummarizer:
         stage = "single" if parts == 1 else "map"
         key = None
         if self.cache is not None:
-            key = chunk_cache_key(
-                fingerprint=chunk_fingerprint(chunk_messages, self.messages),
-                stage=stage,
-                format_name=self.fmt.name,
-                language=self.options.language,
-                model=self.options.model,
-            )
-            cached = await self.cache.get(key)
-            draft = draft_from_cache(cached, self.citations) if cached is not None else None
-            if draft is not None:
-                self.usage.cached_chunks += 1
-                self._mapped += 1
-                self._progress("summarizing", self._mapped, self._map_total)
-                return [draft]
-        system = chunk_system_prompt(self.fmt, self.options.language, part=part, parts=parts)
+            fingerprint = chunk_fingerprint(chunk_messages, self.messages)
+            key = self._cache_key(fingerprint, stage)
+            # A quiet day was its daily run's single chunk, summarized as a whole conversation: in the week
+            # it serves as that day's part (a reduce input like any other) rather than being asked again.
+            lookups = [key, self._cache_key(fingerprint, "single")] if self.aligned and stage == "map" else [key]
+            for lookup in lookups:
+                cached = await self.cache.get(lookup)
+                draft = draft_from_cache(cached, self.citations) if cached is not None else None
+                if draft is not None:
+                    self.usage.cached_chunks += 1
+                    self._mapped += 1
+                    self._progress("summarizing", self._mapped, self._map_total)
+                    return [draft]
+        system = chunk_system_prompt(self.fmt, self.options.language, part=part, parts=parts, numbered=not self.aligned)
         transcript = render_chunk(chunk_messages, self.gap_seconds)
         try:
             draft = await self._call(
@@ -207,6 +209,15 @@ class MapReduceSummarizer:
         self._mapped += 1
         self._progress("summarizing", self._mapped, self._map_total)
         return [draft]
+
+    def _cache_key(self, fingerprint: str, stage: str) -> str:
+        return chunk_cache_key(
+            fingerprint=fingerprint,
+            stage=stage,
+            format_name=self.fmt.name,
+            language=self.options.language,
+            model=self.options.model,
+        )
 
     # --- reduce --------------------------------------------------------------------------------
 

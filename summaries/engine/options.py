@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from summarybot.errors import InvalidInput
 
@@ -40,6 +41,11 @@ class SummaryOptions:
     temperature: float = 0.2
     # A member's catch-up: the messages that mention or answer them are listed first ("For you").
     for_member_id: int | None = None
+    # Instants no chunk may straddle (a schedule's day starts, its run slots): each period between two is
+    # planned as if it were summarized alone, so a week's chunks are its days' own chunks and the daily runs'
+    # summaries of them in the chunk cache serve the week (engine/planner.py `plan_periods`). Empty: the
+    # whole window is planned at once (on-demand summaries).
+    chunk_boundaries: tuple[datetime, ...] = ()
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -48,5 +54,7 @@ class SummaryOptions:
             raise InvalidInput("map_concurrency must be at least 1.")
         if self.max_output_tokens < 64:
             raise InvalidInput("max_output_tokens must be at least 64.")
+        if any(b.tzinfo is None or b.utcoffset() is None for b in self.chunk_boundaries):
+            raise InvalidInput("chunk_boundaries must be time-zone aware instants.")
         if not self.language.strip():
             raise InvalidInput("language must be 'auto' or a language name or code.")

@@ -6,16 +6,27 @@ chunk, so a chunk tends to hold whole conversations rather than the two halves o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from summarybot.errors import InvalidInput
 
 from .normalize import PreparedMessage
 from .transcript import line_costs
 
-__all__ = ["Budget", "Chunk", "group_for_reduce", "line_costs", "plan_chunks", "split_chunk"]
+__all__ = [
+    "Budget",
+    "Chunk",
+    "detach_cross_period_replies",
+    "group_for_reduce",
+    "line_costs",
+    "period_ranges",
+    "plan_chunks",
+    "plan_periods",
+    "split_chunk",
+]
 
 # A boundary is looked for in the last part of a chunk only: cutting at 10% full would waste calls.
 MIN_FILL = 0.6
@@ -104,6 +115,56 @@ def plan_chunks(
             position += 1
         chunks.append(Chunk(start=start, end=cut, tokens=used))
         start = cut
+    return chunks
+
+
+def period_ranges(messages: Sequence[PreparedMessage], boundaries: Iterable[datetime]) -> list[range]:
+    """The messages between consecutive boundaries, as consecutive non-empty ranges covering them all.
+
+    A message stamped exactly at a boundary opens the period that starts there, as a window [since, until)
+    holds its `since` and not its `until`.
+    """
+    times = [m.created_at for m in messages]
+    periods: list[range] = []
+    start = 0
+    for boundary in sorted(set(boundaries)):
+        cut = bisect.bisect_left(times, boundary, lo=start)
+        if cut > start:
+            periods.append(range(start, cut))
+            start = cut
+    if start < len(messages):
+        periods.append(range(start, len(messages)))
+    return periods
+
+
+def detach_cross_period_replies(messages: Sequence[PreparedMessage], periods: Sequence[range]) -> None:
+    """Forget, in place, which message of an earlier period a message replies to.
+
+    Its period summarized alone never had that message, so neither its transcript (`^ref`), its cost nor
+    its cache fingerprint may depend on it; the reply's own text is kept.
+    """
+    for period in periods:
+        for message in messages[period.start : period.stop]:
+            if message.reply_to_index is not None and message.reply_to_index < period.start:
+                message.reply_to_index = None
+
+
+def plan_periods(
+    messages: Sequence[PreparedMessage],
+    costs: Sequence[int],
+    legend_costs: dict[int, int],
+    budget: int,
+    *,
+    periods: Sequence[range],
+    gap_seconds: float,
+) -> list[Chunk]:
+    """`plan_chunks` over each period on its own: no chunk straddles two, and a period's chunks are the ones
+    it gets as a whole window (given costs from `period_line_costs`, which do not depend on the window)."""
+    chunks: list[Chunk] = []
+    for period in periods:
+        start, stop = period.start, period.stop
+        planned = plan_chunks(messages[start:stop], costs[start:stop], legend_costs, budget, gap_seconds=gap_seconds)
+        chunks.extend(Chunk(start + c.start, start + c.end, c.tokens) for c in planned)
     return chunks
 
 

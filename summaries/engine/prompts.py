@@ -53,13 +53,20 @@ def _common_rules(fmt: SummaryFormat, language: str) -> str:
     )
 
 
-def chunk_system_prompt(fmt: SummaryFormat, language: str, *, part: int = 1, parts: int = 1) -> str:
-    """For a whole conversation (parts == 1) or one part of it (the map step)."""
+def chunk_system_prompt(
+    fmt: SummaryFormat, language: str, *, part: int = 1, parts: int = 1, numbered: bool = True
+) -> str:
+    """For a whole conversation (parts == 1) or one part of it (the map step).
+
+    `numbered=False` names no position: a part planned on period boundaries is the same prompt in a daily
+    window and in the week around it, so what the cache holds for it was asked the same way either time.
+    """
     if parts == 1:
         task = f"You summarize a Discord conversation. Format: {fmt.description}"
     else:
+        which = f"part {part} of {parts}" if numbered else "one part"
         task = (
-            f"You summarize part {part} of {parts} of a long Discord conversation. Your notes will be merged "
+            f"You summarize {which} of a long Discord conversation. Your notes will be merged "
             "with the other parts' later, so keep every decision, action item and open question of this part, "
             "even small ones."
         )

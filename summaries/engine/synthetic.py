@@ -6,6 +6,7 @@ attachments in roughly the proportions of a busy developer server.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -220,3 +221,24 @@ def synthetic_conversation(count: int, *, seed: int = 7, authors: int = 12) -> l
             )
         )
     return messages
+
+
+def synthetic_days(
+    days: int, per_day: int, *, seed: int = 7, authors: int = 12, start: datetime = _START
+) -> list[ChatMessage]:
+    """`days` days of a channel with `per_day` messages each, for rolling digests: the conversation of
+    `synthetic_conversation` with each day's share of it fitted into that day (its bursts and silences
+    scaled), so day d holds exactly messages [d * per_day, (d + 1) * per_day) within [start + d, start + d + 1).
+    """
+    messages = synthetic_conversation(days * per_day, seed=seed, authors=authors)
+    fitted: list[ChatMessage] = []
+    for day in range(days):
+        share = messages[day * per_day : (day + 1) * per_day]
+        first, last = share[0].created_at, share[-1].created_at
+        span = (last - first).total_seconds() or 1.0
+        day_start = start + timedelta(days=day, minutes=1)
+        usable = timedelta(days=1, minutes=-2).total_seconds()  # a minute clear of each end
+        for message in share:
+            offset = (message.created_at - first).total_seconds() / span * usable
+            fitted.append(dataclasses.replace(message, created_at=day_start + timedelta(seconds=offset)))
+    return fitted

@@ -112,6 +112,38 @@ def line_costs(messages: Sequence[PreparedMessage], gap_seconds: float) -> list[
     return costs
 
 
+# Refs of up to six digits: the width a cost counts for every ref when periods are planned alone, since a
+# message's position differs between its day's window and the week's (a million messages is far past any
+# window the per-request token cap lets through).
+PERIOD_REF_TOKENS = 2
+
+
+def period_line_costs(messages: Sequence[PreparedMessage], periods: Sequence[range], gap_seconds: float) -> list[int]:
+    """`line_costs` for periods planned alone: the same bound whether a period is the whole window or part
+    of a longer one. Refs are counted at a fixed width rather than their position's, and no silence is
+    counted before a period's first message (nothing precedes it when it is summarized alone).
+
+    Replies to an earlier period must already be detached (planner.detach_cross_period_replies).
+    """
+    gap = timedelta(seconds=gap_seconds)
+    line = _LINE_BASE_COST + PERIOD_REF_TOKENS
+    reply = _REPLY_BASE_COST + PERIOD_REF_TOKENS
+    costs: list[int] = []
+    append = costs.append
+    for period in periods:
+        previous_time: datetime | None = None
+        for message in messages[period.start : period.stop]:
+            cost = message.tokens + line
+            created_at = message.created_at
+            if previous_time is not None and created_at - previous_time >= gap:
+                cost += _GAP_COST
+            if message.reply_to_index is not None:
+                cost += reply
+            previous_time = created_at
+            append(cost)
+    return costs
+
+
 def legend_entry(alias: str, name: str) -> str:
     return f"{alias}={quote_name(name)}"
 

@@ -50,7 +50,7 @@ from summaries.services.jobs import (
     job_progress,
     jobs_unstarted,
 )
-from summaries.services.schedule_runs import schedule_job_finished
+from summaries.services.schedule_runs import schedule_job_finished, schedule_job_options
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check, usage_record
 from summaries.window import HistoryQuery, SummaryWindow
@@ -322,6 +322,7 @@ def _produce(job: SummaryJob) -> Summary:
     )
     if job.window_kind == WindowKind.CATCH_UP:
         options = dataclasses.replace(options, for_member_id=job.requested_by_user_id)
+    options = schedule_job_options(job=job, options=options)  # a week reuses its days' chunk summaries
     posted = _posted(job)
     after_id = _since_last_summary(job) if posted is None else None
     progress = _Progress()

@@ -16,6 +16,7 @@ the guild in its log channel.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -25,8 +26,9 @@ from django.db.models import F, Q
 from django.utils import timezone as dj_timezone
 
 from guilds.models import Channel, ChannelKind
+from summaries.engine.options import SummaryOptions
 from summaries.models import DeliveryMode, JobSource, JobStatus, Schedule, ScheduleMode, SummaryJob, Visibility
-from summaries.schedule_times import next_fire, period_window, previous_fire, run_window
+from summaries.schedule_times import chunk_boundaries, next_fire, period_window, previous_fire, run_window
 from summaries.selectors import schedule_timing
 from summaries.services.digests import digest_channels_set, digest_for_schedule_run
 from summaries.services.jobs import SummaryRequest, summary_request
@@ -167,6 +169,21 @@ def scope_channel_ids(*, schedule: Schedule) -> list[int]:
 def run_key(*, schedule_id: int, slot: datetime, channel_id: int) -> str:
     """The idempotency key of a run's job: one job per schedule, slot and channel."""
     return f"schedule:{schedule_id}:{slot.astimezone(UTC):%Y%m%dT%H%M%SZ}:{channel_id}"
+
+
+def schedule_job_options(*, job: SummaryJob, options: SummaryOptions) -> SummaryOptions:
+    """A scheduled job's engine options: chunks planned on its schedule's period boundaries, so that a weekly
+    digest reuses the chunk summaries its days' daily runs left in the cache (schedule_times.chunk_boundaries).
+
+    Any other job, or a job whose schedule is gone, keeps the options it was given.
+    """
+    if job.source != JobSource.SCHEDULE or job.schedule_id is None or job.since is None or job.until is None:
+        return options
+    schedule = Schedule.objects.filter(pk=job.schedule_id).first()
+    if schedule is None:
+        return options
+    boundaries = chunk_boundaries(schedule_timing(schedule), since=job.since, until=job.until)
+    return dataclasses.replace(options, chunk_boundaries=boundaries)
 
 
 def schedule_job_finished(*, job: SummaryJob) -> None:

@@ -18,6 +18,7 @@ from summaries.selectors import schedule_timing
 from summaries.services.schedules import schedule_create, schedule_materialize
 from summaries.tasks import run_schedule, run_schedule_now, run_summary_job
 from tests.fakes.discord import FakeDiscord, Overwrite, Permission
+from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,3 +125,26 @@ def test_three_failed_runs_pause_the_schedule_and_tell_the_guilds_log_channel_on
     # Paused: the timetable's own tick does nothing any more.
     assert run_schedule(schedule.pk, slot.isoformat()) == "skipped: deleted or paused"
     assert posts(fake, general) == []
+
+
+def test_a_scheduled_job_plans_its_chunks_on_the_schedules_run_slots(world, settings):
+    # Two hours of an hourly schedule (a 2 h lookback): each hour is planned as that hour's own run would be,
+    # one chunk each, merged by a reduce, where a whole-window plan would have made one call.
+    fake, guild, general, _, _, people = world
+    schedule, slot = due_hourly(guild, [general], lookback_hours=2)
+    fake.add_messages(general, 30, authors=people, content="first hour: shall we ship on friday? {i}",
+                      start=slot - timedelta(minutes=110), interval=timedelta(minutes=1))
+    fake.add_messages(general, 30, authors=people, content="second hour: the release notes are done {i}",
+                      start=slot - timedelta(minutes=45), interval=timedelta(minutes=1))
+    with FakeOpenAI() as llm:
+        settings.SUMMARY_PROVIDER = "openai"
+        settings.OPENAI_API_KEY = "sk-test"
+        settings.OPENAI_BASE_URL = llm.base_url
+        assert run_schedule(schedule.pk, slot.isoformat()) == "queued 1 job"
+        assert run_summary_job(str(SummaryJob.objects.get(schedule=schedule).pk)) == "done"
+        calls = llm.chat_requests
+
+    maps = [c.messages[1]["content"] for c in calls if c.messages[0]["content"].startswith("You summarize one part")]
+    assert len(calls) == 3 and len(maps) == 2
+    assert [("first hour" in m, "second hour" in m) for m in maps] in ([(True, False), (False, True)],
+                                                                        [(False, True), (True, False)])

@@ -9,6 +9,7 @@ import pytest
 
 from summaries.schedule_times import (
     ScheduleTiming,
+    chunk_boundaries,
     next_fire,
     period_window,
     previous_fire,
@@ -181,3 +182,41 @@ def test_invalid_timings_are_refused_with_a_readable_reason(timing, words):
     with pytest.raises(InvalidInput) as excinfo:
         timing.validate()
     assert words in excinfo.value.message
+
+
+# --- where a run's window is planned in pieces (rolling digests) --------------------------------------
+
+
+def test_a_daily_runs_window_is_one_piece():
+    timing = ScheduleTiming(frequency="daily", timezone="Europe/Berlin", time_of_day=time(9))
+    since, until = run_window(timing, slot=utc(2026, 3, 10, 8), lookback_hours=None)
+    assert chunk_boundaries(timing, since=since, until=until) == (since, until)
+
+
+def test_a_weekly_window_is_cut_at_the_daily_slots_of_its_time_of_day_across_dst():
+    # The week of the spring-forward in Berlin: each piece is a daily 09:00 run's window (one is 23 h long).
+    weekly = ScheduleTiming(frequency="weekly", timezone="Europe/Berlin", time_of_day=time(9), weekdays=(0,))
+    daily = ScheduleTiming(frequency="daily", timezone="Europe/Berlin", time_of_day=time(9))
+    slot = utc(2026, 3, 30, 7)  # Monday 09:00 CEST
+    since, until = run_window(weekly, slot=slot, lookback_hours=None)
+    boundaries = chunk_boundaries(weekly, since=since, until=until)
+    assert len(boundaries) == 8
+    assert set(local(list(boundaries), BERLIN)) == {
+        f"2026-03-{day} 09:00 {'CEST' if day >= 29 else 'CET'}" for day in range(23, 31)
+    }
+    for start, end in zip(boundaries, boundaries[1:], strict=False):
+        assert run_window(daily, slot=end, lookback_hours=None) == (start, end)
+
+
+def test_an_hourly_window_with_a_lookback_is_cut_at_its_run_slots():
+    timing = ScheduleTiming(frequency="hourly", timezone="UTC", time_of_day=time(0, 15))
+    since, until = run_window(timing, slot=utc(2026, 5, 1, 12, 15), lookback_hours=3)
+    assert chunk_boundaries(timing, since=since, until=until) == (
+        utc(2026, 5, 1, 9, 15), utc(2026, 5, 1, 10, 15), utc(2026, 5, 1, 11, 15), utc(2026, 5, 1, 12, 15),
+    )
+
+
+def test_a_run_now_window_keeps_its_own_ends():
+    timing = ScheduleTiming(frequency="daily", timezone="UTC", time_of_day=time(9))
+    since, until = utc(2026, 5, 1, 14, 30), utc(2026, 5, 2, 14, 30)
+    assert chunk_boundaries(timing, since=since, until=until) == (since, utc(2026, 5, 2, 9), until)
