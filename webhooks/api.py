@@ -36,7 +36,16 @@ from summarybot.api import ApiView, CursorPage, too_large
 from summarybot.throttles import ClientIpThrottle, CounterThrottle
 from webhooks.inbound import inbound_receive, inbound_verify
 from webhooks.models import ApiScope, Delivery, DestinationKind, WebhookDestination
-from webhooks.selectors import delivery_api_status, delivery_get, delivery_list, destination_get, destination_list
+from webhooks.selectors import (
+    SAMPLES,
+    delivery_api_status,
+    delivery_get,
+    delivery_list,
+    destination_get,
+    destination_list,
+    hook_get,
+    hook_samples,
+)
 from webhooks.serializers import (
     DeliveryDetailOutput,
     DeliveryListFilter,
@@ -46,6 +55,9 @@ from webhooks.serializers import (
     DestinationTestOutput,
     DestinationUpdateInput,
     DestinationWithSecretOutput,
+    HookOutput,
+    HookSamplesFilter,
+    HookSubscribeInput,
     destination_changes,
     mask_url,
 )
@@ -57,6 +69,7 @@ from webhooks.services.destinations import (
     destination_test,
     destination_update,
 )
+from webhooks.services.hooks import hook_subscribe, hook_unsubscribe
 
 
 class InboundIpThrottle(ClientIpThrottle):
@@ -270,3 +283,58 @@ class DeliveryReplayView(ApiView):
         delivery = delivery_replay(delivery=delivery)
         return Response(_delivery_data(delivery_get(guild_id=request.auth.guild_id, delivery_id=delivery.pk),
                                        attempts=True), status=status.HTTP_202_ACCEPTED)
+
+
+# --- Zapier REST Hooks (/api/v1/hooks) -------------------------------------------------------------------
+# A hook is a zapier destination with one event; only zapier destinations are hooks (others are a 404 here).
+
+_SAMPLES_SCHEMA = {"type": "array", "maxItems": SAMPLES, "items": {"$ref": "#/components/schemas/WebhookEvent"}}
+
+
+def _hook_data(hook: WebhookDestination) -> dict[str, Any]:
+    return HookOutput({"id": hook.pk, "target_url": hook.url, "event": hook.events[0], "created_at": hook.created_at}).data
+
+
+class HookSubscribeView(ApiView):
+    required_scopes = {"POST": ApiScope.HOOKS_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="hooks_subscribe", request=HookSubscribeInput, responses={201: HookOutput, 200: HookOutput},
+        description="Zapier's performSubscribe: every `event` of the key's guild is POSTed to `target_url` (the "
+        "WebhookEvent document, headers webhook-id and webhook-timestamp) until unsubscribed. Subscribing the same "
+        "URL and event again answers 200 with the same hook. A 410 Gone from the target unsubscribes it.",
+    )
+    def post(self, request: Request) -> Response:
+        data = HookSubscribeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = hook_subscribe(guild_id=request.auth.guild_id, **data.validated_data)
+        return Response(
+            _hook_data(subscription.hook), status=status.HTTP_201_CREATED if subscription.created else status.HTTP_200_OK
+        )
+
+
+class HookDetailView(ApiView):
+    required_scopes = {"DELETE": ApiScope.HOOKS_WRITE}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(operation_id="hooks_unsubscribe", responses={204: None},
+                   description="Zapier's performUnsubscribe: no more events to this hook.")
+    def delete(self, request: Request, hook_id: str) -> Response:
+        hook_unsubscribe(hook=hook_get(guild_id=request.auth.guild_id, hook_id=hook_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HookSamplesView(ApiView):
+    required_scopes = {"GET": ApiScope.HOOKS_READ}
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="hooks_samples", parameters=[HookSamplesFilter], responses={200: _SAMPLES_SCHEMA},
+        description="Zapier's performList: a bare array, newest first, of the guild's last 3 events of this type "
+        "exactly as a hook receives them; one example event (`data.test` true) while there is none yet.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = HookSamplesFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return Response(hook_samples(guild_id=request.auth.guild_id, event=filters.validated_data["event"]))

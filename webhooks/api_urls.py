@@ -1,4 +1,4 @@
-"""The destinations and deliveries resources of the REST API, mounted under /api/v1/ by summarybot.urls."""
+"""The destinations, deliveries and hooks resources of the REST API, mounted under /api/v1/ by summarybot.urls."""
 
 from django.urls import path
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("deliveries", api.DeliveryListView.as_view(), name="api-deliveries"),
     path("deliveries/<str:delivery_id>", api.DeliveryDetailView.as_view(), name="api-delivery"),
     path("deliveries/<str:delivery_id>/replay", api.DeliveryReplayView.as_view(), name="api-delivery-replay"),
+    path("hooks", api.HookSubscribeView.as_view(), name="api-hooks"),
+    path("hooks/samples", api.HookSamplesView.as_view(), name="api-hook-samples"),
+    path("hooks/<str:hook_id>", api.HookDetailView.as_view(), name="api-hook"),
 ]

@@ -17,6 +17,9 @@ class ApiScope(models.TextChoices):
     SCHEDULES_WRITE = "schedules:write", "Manage schedules"
     DESTINATIONS_READ = "destinations:read", "Read destinations and deliveries"
     DESTINATIONS_WRITE = "destinations:write", "Manage destinations, replay deliveries"
+    # Zapier REST Hooks: what a key pasted into Zapier needs, and nothing more (no other destination kinds).
+    HOOKS_READ = "hooks:read", "Read sample events (Zapier's perform-list)"
+    HOOKS_WRITE = "hooks:write", "Subscribe and unsubscribe REST hooks (Zapier)"
     USAGE_READ = "usage:read", "Read usage and budgets"
 
 

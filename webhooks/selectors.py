@@ -4,12 +4,26 @@ another guild's destination or delivery looks exactly like a missing one."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
+from summaries.models import JobStatus
+from summaries.selectors import api_summaries
 from summarybot.errors import NotFound
-from webhooks.models import ApiKey, Delivery, DeliveryStatus, InboundSecret, WebhookDestination
+from webhooks.models import (
+    ApiKey,
+    Delivery,
+    DeliveryEvent,
+    DeliveryStatus,
+    DestinationKind,
+    InboundSecret,
+    WebhookDestination,
+)
+from webhooks.payloads import OutboundMessage, summary_event_data, test_event_data
 
 
 def api_key_list(*, guild_id: int) -> QuerySet[ApiKey]:
@@ -52,6 +66,50 @@ def destination_get(*, guild_id: int, destination_id: int | str) -> WebhookDesti
     if destination is None:
         raise NotFound(f"No destination {destination_id}.")
     return destination
+
+
+def hook_get(*, guild_id: int, hook_id: int | str) -> WebhookDestination:
+    """A REST hook (a zapier destination) of the guild; any other destination is not a hook."""
+    pk = _pk(hook_id)
+    hook = (
+        WebhookDestination.objects.filter(guild_id=guild_id, kind=DestinationKind.ZAPIER, pk=pk).first() if pk else None
+    )
+    if hook is None:
+        raise NotFound(f"No hook {hook_id}.")
+    return hook
+
+
+SAMPLES = 3
+
+
+def hook_samples(*, guild_id: int, event: str) -> list[dict[str, Any]]:
+    """Zapier's perform-list: the guild's latest events of this type (at most SAMPLES, newest first), each the
+    very document a hook receives; an example in that shape (`data.test` true) while there is none yet.
+
+    The summaries are those a delivery would send (api_summaries' rule: no member's private summary); the
+    `timestamp` is when the job finished (a delivery stamps the moment it was queued, a moment later).
+    """
+    jobs = api_summaries(guild_id=guild_id)
+    if event == DeliveryEvent.SUMMARY_COMPLETED:
+        jobs = jobs.filter(status__in=[JobStatus.DONE, JobStatus.PARTIAL], summary__isnull=False)
+    else:
+        jobs = jobs.filter(status=JobStatus.FAILED)
+    documents = []
+    for job in jobs.order_by(F("finished_at").desc(nulls_last=True), "-created_at")[:SAMPLES]:
+        summary = job.summary if event == DeliveryEvent.SUMMARY_COMPLETED else None
+        message = OutboundMessage(webhook_id="", event=event, timestamp=job.finished_at or job.created_at,
+                                  data=summary_event_data(job=job, summary=summary))
+        documents.append(json.loads(message.body()))
+    if documents:
+        return documents
+    data = test_event_data(guild_id=guild_id)
+    if event == DeliveryEvent.SUMMARY_FAILED:
+        data |= {
+            "status": "failed", "window": None, "markdown": None, "items": [], "usage": None,
+            "error": {"code": "no_messages", "message": "Example: there were no messages in the window."},
+        }
+    example = OutboundMessage(webhook_id="", event=event, timestamp=timezone.now(), data=data, test=True)
+    return [json.loads(example.body())]
 
 
 # The API's delivery statuses: an attempt in flight shows as what it was before it (pending or retrying).

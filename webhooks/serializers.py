@@ -141,3 +141,24 @@ class DeliveryOutput(serializers.Serializer):
 
 class DeliveryDetailOutput(DeliveryOutput):
     attempts = AttemptOutput(many=True)
+
+
+# --- Zapier REST Hooks (/api/v1/hooks) -------------------------------------------------------------------
+
+
+class HookSubscribeInput(_StrictInput):
+    target_url = serializers.CharField(
+        max_length=2000, help_text="Zapier's bundle.targetUrl: HTTPS, a public host; stored encrypted"
+    )
+    event = serializers.ChoiceField(choices=DeliveryEvent.choices)
+
+
+class HookOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Keep it to unsubscribe: DELETE /api/v1/hooks/{id}")
+    target_url = serializers.CharField()
+    event = serializers.ChoiceField(choices=DeliveryEvent.choices)
+    created_at = serializers.DateTimeField()
+
+
+class HookSamplesFilter(serializers.Serializer):
+    event = serializers.ChoiceField(choices=DeliveryEvent.choices, required=False, default=DeliveryEvent.SUMMARY_COMPLETED)

@@ -4,10 +4,10 @@ The schema is read from the running app (`/api/v1/schema/`) and each request goe
 authentication, throttle and exception handler, inside the test's transaction. The properties: the server
 never answers 5xx, and every 4xx body is the `{"error": {"code", "message", "details"}}` envelope.
 
-Half of the generated requests name the mirrored channel, an existing summary and an existing schedule, so
-they get past the "unknown channel / summary / schedule" answers and into the services. A POSTed job or a
-schedule's run is enqueued on commit, which never comes inside a test transaction: nothing runs in the
-background.
+Half of the generated requests name the mirrored channel, an existing summary, schedule and Zapier hook (and
+a target URL the outbound guard accepts), so they get past the "unknown channel / summary / schedule / hook"
+answers and into the services. A POSTed job, a schedule's run or a hook's delivery is enqueued on commit,
+which never comes inside a test transaction: nothing runs in the background.
 """
 
 from __future__ import annotations
@@ -29,13 +29,24 @@ from schemathesis.python import wsgi
 
 from summaries.models import JobStatus
 from summaries.services.schedules import schedule_materialize
-from tests.factories import ChannelFactory, GuildFactory, ScheduleFactory, SummaryFactory, SummaryJobFactory
+from tests.factories import (
+    ChannelFactory,
+    GuildFactory,
+    ScheduleFactory,
+    SummaryFactory,
+    SummaryJobFactory,
+    WebhookDestinationFactory,
+)
 from webhooks.services import api_key_issue
 
 # The id drf-spectacular gives as the example of every snowflake: the examples phase asks for this channel.
 CHANNEL_ID = 1100000000000000001
 SUMMARY_ID = uuid.UUID("5b1e7a1c-0000-4000-8000-00000000f022")
 SCHEDULE_ID = 4242
+# A local target for the hooks: private networks are allowed in the fuzz so a subscribe can succeed (nothing
+# is sent: deliveries are queued on commit, which never comes).
+HOOK_TARGET = "http://127.0.0.1:9/zapier-hook"
+HOOK_ID = 4343
 
 
 class DjangoTestWSGI:
@@ -76,7 +87,10 @@ def fuzz_world(db, settings):  # type: ignore[no-untyped-def]
     schedule_materialize(schedule=ScheduleFactory(
         id=SCHEDULE_ID, guild=guild, channel_ids=[channel.id], next_run_at=timezone.now() + timedelta(hours=1)
     ))
-    scopes = ["summaries:read", "summaries:write", "usage:read", "schedules:read", "schedules:write"]
+    settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
+    WebhookDestinationFactory(id=HOOK_ID, guild=guild, kind="zapier", url=HOOK_TARGET, events=["summary.completed"])
+    scopes = ["summaries:read", "summaries:write", "usage:read", "schedules:read", "schedules:write",
+              "hooks:read", "hooks:write"]
     return api_key_issue(guild=guild, name="fuzz", scopes=scopes).plaintext
 
 
@@ -97,6 +111,8 @@ def flatmap_case(context: Any, case: Any) -> st.SearchStrategy[Any]:
                         case.body[field] = str(CHANNEL_ID)
                 if isinstance(case.body.get("channel_ids"), list):
                     case.body["channel_ids"] = [str(CHANNEL_ID)]
+                if "target_url" in case.body:
+                    case.body["target_url"] = HOOK_TARGET
             if case.query:
                 if "channel_id" in case.query:
                     case.query["channel_id"] = str(CHANNEL_ID)
@@ -106,6 +122,8 @@ def flatmap_case(context: Any, case: Any) -> st.SearchStrategy[Any]:
                 case.path_parameters["summary_id"] = str(SUMMARY_ID)
             if case.path_parameters and "schedule_id" in case.path_parameters:
                 case.path_parameters["schedule_id"] = str(SCHEDULE_ID)
+            if case.path_parameters and "hook_id" in case.path_parameters:
+                case.path_parameters["hook_id"] = str(HOOK_ID)
         return case
 
     return st.booleans().map(with_known_ids)

@@ -236,7 +236,11 @@ def _record_failure(
         "delivery attempt failed",
         extra={"delivery_id": delivery.pk, "attempt": attempt.number, "error_code": exc.code, "status": status},
     )
-    if count_against_destination:
+    if getattr(exc, "unsubscribes", False):
+        # A REST hook's target said 410 Gone (Zapier: the Zap is off): unsubscribed, not failing. Disabled
+        # rather than deleted so this delivery's log stays; DELETE /api/v1/hooks/{id} removes it for good.
+        destination_disable(destination=delivery.destination, reason=f"Unsubscribed: {exc.message}")
+    elif count_against_destination:
         _destination_failed(delivery.destination, now)
     return AttemptOutcome(status, retry_in=wait)
 

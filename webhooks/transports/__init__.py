@@ -11,11 +11,13 @@ from webhooks.models import DestinationKind, WebhookDestination
 from webhooks.transports.base import Receipt, Transport
 from webhooks.transports.discord import DiscordChannelTransport, DiscordWebhookTransport
 from webhooks.transports.signed_webhook import SignedWebhookTransport
+from webhooks.transports.zapier import ZapierHookTransport
 
 TRANSPORTS: dict[str, type[Transport]] = {
     DestinationKind.WEBHOOK: SignedWebhookTransport,
     DestinationKind.DISCORD_CHANNEL: DiscordChannelTransport,
     DestinationKind.DISCORD_WEBHOOK: DiscordWebhookTransport,
+    DestinationKind.ZAPIER: ZapierHookTransport,
 }
 
 
