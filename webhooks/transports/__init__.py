@@ -1,7 +1,7 @@
 """One transport class per destination kind, chosen from one table.
 
-Notion, Confluence and Zapier (REST Hooks) are destination kinds already (the model and the API name them)
-but have no transport yet: creating one is refused with a clear message until their class is added here.
+Zapier (REST Hooks) is a destination kind already (the model and the API name it) but has no transport
+yet: creating one is refused with a clear message until its class is added here.
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from __future__ import annotations
 from summarybot.errors import InvalidInput
 from webhooks.models import DestinationKind, WebhookDestination
 from webhooks.transports.base import Receipt, Transport
+from webhooks.transports.confluence import ConfluenceTransport
 from webhooks.transports.discord import DiscordChannelTransport, DiscordWebhookTransport
+from webhooks.transports.notion import NotionTransport
 from webhooks.transports.signed_webhook import SignedWebhookTransport
 
 TRANSPORTS: dict[str, type[Transport]] = {
     DestinationKind.WEBHOOK: SignedWebhookTransport,
     DestinationKind.DISCORD_CHANNEL: DiscordChannelTransport,
     DestinationKind.DISCORD_WEBHOOK: DiscordWebhookTransport,
+    DestinationKind.NOTION: NotionTransport,
+    DestinationKind.CONFLUENCE: ConfluenceTransport,
 }
 
 
