@@ -106,7 +106,8 @@ def _rejected(exc: HTTPResponseError) -> ReceiverRejected:
         status_code=exc.status, headers={k.lower(): v for k, v in exc.headers.items()},
         body=(exc.body or "").encode(), truncated=False,
     )
-    return rejection(answer, who="Notion", detail=f"{exc.code}: {exc}")
+    code = getattr(exc.code, "value", exc.code)  # an APIErrorCode for the codes the client knows
+    return rejection(answer, who="Notion", detail=f"{code}: {exc}")
 
 
 class NotionTransport(Transport):
