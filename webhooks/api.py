@@ -123,6 +123,10 @@ def _destination_data(destination: WebhookDestination) -> dict[str, Any]:
         config["channel_id"] = str(destination.discord_channel_id)
     if destination.headers:
         config["headers"] = {name: "…" for name in destination.headers}  # names only: values can be credentials
+    if destination.kind in (DestinationKind.NOTION, DestinationKind.CONFLUENCE):
+        # An API's address is not a secret (a webhook URL can be): shown whole, unlike `url`.
+        config.update(destination.config or {}, base_url=destination.url)
+        config["credentials"] = {name: "…" for name in destination.credentials or {}}
     rotated_until = destination.previous_secret_expires_at
     return {
         "id": destination.pk, "kind": destination.kind, "name": destination.name, "url": mask_url(destination.url),

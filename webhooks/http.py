@@ -281,11 +281,17 @@ def expect_success(response: OutboundResponse) -> OutboundResponse:
     """The response if 2xx; otherwise ReceiverRejected, permanent for a 4xx other than 408/409/425/429."""
     if response.ok:
         return response
+    raise rejection(response)
+
+
+def rejection(response: OutboundResponse, *, who: str = "The receiver", detail: str = "") -> ReceiverRejected:
+    """The error for a non-2xx answer. API transports (Notion, Confluence) use it on their clients' errors,
+    naming the service and adding its message, so every kind classifies statuses the same way."""
     status = response.status_code
     permanent = 300 <= status < 500 and status not in RETRYABLE_4XX
     retry_after = retry_after_seconds(response.headers.get("retry-after")) if status in RETRY_AFTER_STATUSES else None
-    raise ReceiverRejected(
-        f"The receiver answered {status}.", status_code=status, body=response.text(),
+    return ReceiverRejected(
+        f"{who} answered {status}." + (f" {detail[:300]}" if detail else ""), status_code=status, body=response.text(),
         retry_after=retry_after, permanent=permanent,
     )
 
@@ -312,10 +318,18 @@ class OutboundClient:
 
     def post(self, url: str, *, content: bytes, headers: Mapping[str, str]) -> OutboundResponse:
         """POST `content`; any HTTP answer is returned (see `expect_success`), transport failures raise."""
+        return self.request("POST", url, content=content, headers=headers)
+
+    def request(
+        self, method: str, url: str, *, content: bytes = b"", headers: Mapping[str, str],
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> OutboundResponse:
+        """Any method, for the API clients (notion-client, atlassian-python-api) that `webhooks.sdk_http` runs
+        over this client. Same guard, timeouts and redirect rule as `post`."""
         check_url(url, policy=self.policy, resolve=False)
         deadline = time.monotonic() + TOTAL_DEADLINE
         for _hop in range(MAX_REDIRECTS + 1):
-            response, location = self._send(url, content, headers, deadline)
+            response, location = self._send(method, url, content, headers, deadline, max_bytes)
             if location is None:
                 return response
             target = urljoin(url, location)
@@ -329,15 +343,15 @@ class OutboundClient:
         raise DestinationRefused(f"More than {MAX_REDIRECTS} redirects.")
 
     def _send(
-        self, url: str, content: bytes, headers: Mapping[str, str], deadline: float
+        self, method: str, url: str, content: bytes, headers: Mapping[str, str], deadline: float, max_bytes: int
     ) -> tuple[OutboundResponse, str | None]:
         try:
-            with self._client.stream("POST", url, content=content, headers=dict(headers)) as response:
+            with self._client.stream(method, url, content=content, headers=dict(headers)) as response:
                 body, truncated = bytearray(), False
                 for chunk in response.iter_raw():
                     body.extend(chunk)
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        body, truncated = body[:MAX_RESPONSE_BYTES], True
+                    if len(body) > max_bytes:
+                        body, truncated = body[:max_bytes], True
                         break
                     if time.monotonic() > deadline:
                         truncated = True

@@ -82,6 +82,9 @@ class WebhookDestination(TimeStampedModel):
     previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     credentials = EncryptedJSONField(blank=True, default=dict, help_text="Integration settings with secrets")
+    # Kind-specific settings that are not secrets (a Notion database and its property names, a Confluence
+    # space and parent page); each transport class checks its own in `clean()`.
+    config = models.JSONField(blank=True, default=dict)
     headers = EncryptedJSONField(blank=True, default=dict, help_text="Extra request headers (may hold auth)")
     events = models.JSONField(default=list)
     enabled = models.BooleanField(default=True)
@@ -149,6 +152,9 @@ class Delivery(TimeStampedModel):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # When a task for it was last queued: the sweeper queues it again only if that one seems lost.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # What the destination made of this event on an earlier attempt (a Notion page id): a retry carries on
+    # with it instead of making a second one. Written by the transport as soon as the object exists.
+    external_id = models.CharField(max_length=200, blank=True)
     replay_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays")
 
     class Meta:

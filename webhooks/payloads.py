@@ -19,11 +19,14 @@ The event document (version 1):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from guilds.models import Channel
+from summaries.engine.formats import FORMATS
+from summaries.engine.render.markdown import MAX_CITATIONS
 from summaries.models import Summary, SummaryJob
 from summaries.selectors import api_status, summary_cited_items
 from summaries.services.discord_results import render_for_discord, summary_title
@@ -139,3 +142,89 @@ def discord_message(message: OutboundMessage) -> DiscordMessage:
     else:
         file = None
     return DiscordMessage(embeds=[dict(embed) for embed in rendering.pages[0]], file=file)
+
+
+# --- Pages: the summary as a document for wikis (Notion, Confluence) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A point as plain text (each page format escapes it its own way) with its jump links."""
+
+    text: str
+    owner: str | None
+    unverified: bool
+    links: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PageSection:
+    title: str
+    points: list[Point]
+    # The overview reads as a paragraph, the other sections as bullet lists (as in the Markdown rendering).
+    prose: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    title: str  # "Summary of #general · 2025-01-31" ("Test event …", "… failed")
+    date: datetime
+    channel_name: str | None
+    format: str
+    description: str
+    sections: list[PageSection]
+
+
+_LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\u2028\u2029]+\s*")
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", text or "").strip()
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def page_outline(message: OutboundMessage) -> Outline:
+    """Title, date, channel and the sections of points, built from the event document (the same for a
+    test event, whose document has the real shape)."""
+    data = message.data
+    window = data.get("window") or {}
+    date = _parse_iso(window.get("end")) or _parse_iso(data.get("completed_at")) or message.timestamp
+    channel_name = None
+    if data.get("channel_id"):
+        channel_name = Channel.objects.filter(pk=int(data["channel_id"])).values_list("name", flat=True).first()
+    base = f"Summary of #{channel_name}" if channel_name else "Summary"
+    if message.test:
+        base = "Test event from Summary Bot NG"
+    if message.event == DeliveryEvent.SUMMARY_FAILED:
+        error = data.get("error") or {}
+        return Outline(
+            title=f"{base} failed · {date:%Y-%m-%d}", date=date, channel_name=channel_name, format=data["format"],
+            description=_one_line(error.get("message") or "The summary could not be made."), sections=[],
+        )
+    described = [f"{window['message_count']} messages"] if window.get("message_count") is not None else []
+    if window.get("start") and window.get("end"):
+        described.append(f"{_parse_iso(window['start']):%Y-%m-%d %H:%M}–{_parse_iso(window['end']):%Y-%m-%d %H:%M} UTC")
+    items = data.get("items") or []
+    fmt = FORMATS.get(data.get("format") or "")
+    known = [(s.name, s.title) for s in fmt.sections] if fmt else []
+    # Sections in the format's order, then any the format does not name (an older format's), by first use.
+    names = [n for n, _ in known] + [i["section"] for i in items if i["section"] not in {n for n, _ in known}]
+    titles = dict(known)
+    sections = []
+    for name in dict.fromkeys(names):
+        points = [
+            Point(text=_one_line(i["text"]), owner=_one_line(i["owner"]) if i.get("owner") else None,
+                  unverified=bool(i.get("unverified")), links=list(i.get("links") or [])[:MAX_CITATIONS])
+            for i in items if i["section"] == name
+        ]
+        if points:
+            sections.append(PageSection(
+                title=titles.get(name, name.replace("_", " ").capitalize()), points=points, prose=name == "overview",
+            ))
+    return Outline(
+        title=f"{base} · {date:%Y-%m-%d}", date=date, channel_name=channel_name, format=data.get("format") or "",
+        description=" · ".join(described), sections=sections,
+    )

@@ -42,6 +42,30 @@ class DestinationConfigInput(_StrictInput):
         child=serializers.CharField(allow_blank=True, max_length=1000, trim_whitespace=False), required=False,
         help_text="webhook: extra request headers (e.g. Authorization), stored encrypted, never shown again",
     )
+    # notion and confluence: where the page goes. Checked by the kind's transport (`clean`).
+    base_url = serializers.CharField(
+        required=False, max_length=2000,
+        help_text="notion: the API's address (default https://api.notion.com); confluence: https://<site>"
+        ".atlassian.net/wiki or your Data Center's address",
+    )
+    database_id = serializers.CharField(required=False, max_length=64, help_text="notion: the database's id")
+    title_property = serializers.CharField(required=False, max_length=100, help_text='notion: default "Name"')
+    date_property = serializers.CharField(required=False, max_length=100, help_text="notion: a date property")
+    channel_property = serializers.CharField(required=False, max_length=100, help_text="notion: a text property")
+    tags_property = serializers.CharField(required=False, max_length=100, help_text="notion: a multi-select property")
+    id_property = serializers.CharField(
+        required=False, max_length=100,
+        help_text="notion: a text property for the webhook-id; lets a retry find a page whose creation it never heard of",
+    )
+    space_key = serializers.CharField(required=False, max_length=255, help_text="confluence: the space's key")
+    parent_page_id = serializers.CharField(required=False, allow_blank=True, max_length=32,
+                                           help_text="confluence: the parent page (optional)")
+    deployment = serializers.ChoiceField(choices=["cloud", "datacenter"], required=False, help_text="confluence")
+
+
+# The settings of `config` kept as the destination's own config (base_url goes to its url).
+KIND_CONFIG_KEYS = ("database_id", "title_property", "date_property", "channel_property", "tags_property",
+                    "id_property", "space_key", "parent_page_id", "deployment")
 
 
 class DestinationCreateInput(_StrictInput):
@@ -56,6 +80,11 @@ class DestinationCreateInput(_StrictInput):
         help_text="Default: [\"summary.completed\"]",
     )
     config = DestinationConfigInput(required=False)
+    credentials = serializers.DictField(
+        child=serializers.CharField(max_length=1000), required=False, write_only=True,
+        help_text="notion: {token}; confluence: {email, api_token} (Cloud) or {personal_token} (Data Center). "
+        "Stored encrypted, never shown again",
+    )
     enabled = serializers.BooleanField(required=False, default=True)
 
 
@@ -73,6 +102,11 @@ def destination_changes(validated: dict[str, Any]) -> dict[str, Any]:
         changes["discord_channel_id"] = config["channel_id"]
     if "headers" in config:
         changes["headers"] = config["headers"]
+    if "base_url" in config:
+        changes["url"] = config["base_url"]
+    kind_config = {key: config[key] for key in KIND_CONFIG_KEYS if key in config}
+    if kind_config:
+        changes["config"] = kind_config
     return changes
 
 
@@ -82,7 +116,10 @@ class DestinationOutput(serializers.Serializer):
     name = serializers.CharField()
     url = serializers.CharField(help_text="Masked: scheme, host and the last four characters")
     events = serializers.ListField(child=serializers.CharField())
-    config = serializers.DictField(help_text="discord_channel: {channel_id}; webhook: {headers: names only}")
+    config = serializers.DictField(
+        help_text="discord_channel: {channel_id}; webhook: {headers: names only}; notion, confluence: their settings "
+        "with base_url, and credentials by name only",
+    )
     enabled = serializers.BooleanField()
     disabled_reason = serializers.CharField(allow_blank=True)
     consecutive_failures = serializers.IntegerField()

@@ -100,6 +100,8 @@ def _validate(destination: WebhookDestination) -> None:
     destination.headers = _headers(destination.headers or {})
     if destination.headers and destination.kind != DestinationKind.WEBHOOK:
         raise InvalidInput("Extra headers are for signed webhooks only.")
+    # The kind's own settings (a Notion database, a Confluence space, their credentials); may set the url.
+    TRANSPORTS[destination.kind].clean(destination)
     if destination.kind == DestinationKind.DISCORD_CHANNEL:
         destination.url = ""
         if destination.discord_channel_id is None:
@@ -126,11 +128,14 @@ def destination_create(
     discord_channel_id: int | None = None,
     events: list[str] | None = None,
     headers: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
     enabled: bool = True,
 ) -> CreatedDestination:
     destination = WebhookDestination(
         guild_id=guild_id, kind=kind, name=name, url=url or "", discord_channel_id=discord_channel_id,
-        events=events or [], headers=headers or {}, enabled=enabled,
+        events=events or [], headers=headers or {}, config=config or {}, credentials=credentials or {},
+        enabled=enabled,
     )
     _validate(destination)
     secret = _new_secret() if destination.kind == DestinationKind.WEBHOOK else None
@@ -141,18 +146,19 @@ def destination_create(
     return CreatedDestination(destination=destination, secret=secret)
 
 
-UPDATABLE = frozenset({"name", "url", "discord_channel_id", "events", "headers", "enabled"})
+UPDATABLE = frozenset({"name", "url", "discord_channel_id", "events", "headers", "config", "credentials", "enabled"})
 
 
 def destination_update(*, destination: WebhookDestination, changes: dict[str, Any]) -> WebhookDestination:
     """Change some fields; the kind is fixed (a new kind is a new destination). Enabling clears the failure
-    streak, so a fixed receiver gets its five days again."""
+    streak, so a fixed receiver gets its five days again. `config` is merged key by key (change one property
+    name without restating the database); `credentials` are replaced whole."""
     unknown = sorted(set(changes) - UPDATABLE)
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(unknown)}")
     was_enabled = destination.enabled
     for name, value in changes.items():
-        setattr(destination, name, value)
+        setattr(destination, name, {**(destination.config or {}), **value} if name == "config" else value)
     _validate(destination)
     if destination.enabled and not was_enabled:
         destination.disabled_reason, destination.consecutive_failures, destination.failing_since = "", 0, None

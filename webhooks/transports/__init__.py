@@ -1,7 +1,6 @@
-"""One transport class per destination kind, chosen from one table.
+"""One transport class per destination kind, chosen from one table: a new kind is one class and one entry.
 
-Notion, Confluence and Zapier (REST Hooks) are destination kinds already (the model and the API name them)
-but have no transport yet: creating one is refused with a clear message until their class is added here.
+A kind without a class here is refused with a clear message when a destination of it is created.
 """
 
 from __future__ import annotations
@@ -9,7 +8,9 @@ from __future__ import annotations
 from summarybot.errors import InvalidInput
 from webhooks.models import DestinationKind, WebhookDestination
 from webhooks.transports.base import Receipt, Transport
+from webhooks.transports.confluence import ConfluenceTransport
 from webhooks.transports.discord import DiscordChannelTransport, DiscordWebhookTransport
+from webhooks.transports.notion import NotionTransport
 from webhooks.transports.signed_webhook import SignedWebhookTransport
 from webhooks.transports.zapier import ZapierHookTransport
 
@@ -17,6 +18,8 @@ TRANSPORTS: dict[str, type[Transport]] = {
     DestinationKind.WEBHOOK: SignedWebhookTransport,
     DestinationKind.DISCORD_CHANNEL: DiscordChannelTransport,
     DestinationKind.DISCORD_WEBHOOK: DiscordWebhookTransport,
+    DestinationKind.NOTION: NotionTransport,
+    DestinationKind.CONFLUENCE: ConfluenceTransport,
     DestinationKind.ZAPIER: ZapierHookTransport,
 }
 

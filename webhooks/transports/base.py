@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from webhooks.models import WebhookDestination
+from summarybot.errors import InvalidInput
+from webhooks.models import Delivery, WebhookDestination
 from webhooks.payloads import OutboundMessage
 
 
@@ -32,5 +33,24 @@ class Transport:
     def __init__(self, destination: WebhookDestination) -> None:
         self.destination = destination
 
+    @classmethod
+    def clean(cls, destination: WebhookDestination) -> None:
+        """Check and normalize the kind's own settings (`config`, `credentials`) before a save; InvalidInput
+        if they are wrong. Kinds without settings of their own take none (a stray one would be kept unused)."""
+        if destination.config or destination.credentials:
+            raise InvalidInput(f"Destinations of kind {destination.kind!r} take no config settings or credentials.")
+
     def deliver(self, message: OutboundMessage) -> Receipt:
         raise NotImplementedError
+
+    # Transports whose one attempt makes several requests (a Notion page, then its remaining blocks) keep
+    # what they made on the delivery, so that the next attempt continues it instead of making another.
+    # Keyed by the webhook-id; a test event has no delivery and nothing is kept.
+
+    @staticmethod
+    def remembered(message: OutboundMessage) -> str:
+        return Delivery.objects.filter(message_id=message.webhook_id).values_list("external_id", flat=True).first() or ""
+
+    @staticmethod
+    def remember(message: OutboundMessage, external_id: str) -> None:
+        Delivery.objects.filter(message_id=message.webhook_id).update(external_id=external_id)
