@@ -12,7 +12,7 @@ import time_machine
 from django.utils import timezone
 
 from summaries.models import JobStatus
-from tests.factories import GuildFactory, SummaryFactory, SummaryJobFactory
+from tests.factories import GuildFactory, ScheduleFactory, SummaryFactory, SummaryJobFactory
 from tests.fakes.webhook_receiver import Reply, WebhookReceiver
 from webhooks.models import Delivery, DeliveryEvent, DeliveryStatus, WebhookDestination
 from webhooks.services.deliveries import (
@@ -105,6 +105,26 @@ def test_a_members_private_summary_never_goes_to_a_guild_destination(receiver):
     job = SummaryJobFactory(guild=guild, source="slash_command", visibility="private", status=JobStatus.DONE)
     SummaryFactory(guild=guild, job=job)
     assert deliveries_create(job=job, event=DeliveryEvent.SUMMARY_COMPLETED) == []
+
+
+def test_a_schedule_that_names_destinations_sends_its_summaries_to_those_only(receiver):
+    guild = GuildFactory()
+    wiki, _ = _webhook(guild, receiver.url)
+    chat, _ = _webhook(guild, receiver.url)
+    named = ScheduleFactory(guild=guild)
+    named.destinations.set([wiki])
+    unnamed = ScheduleFactory(guild=guild)
+
+    job = _done_job(guild)
+    job.schedule, job.source, job.visibility = named, "schedule", "public"
+    job.save()
+    assert [d.destination_id for d in deliveries_create(job=job, event=DeliveryEvent.SUMMARY_COMPLETED)] == [wiki.pk]
+
+    other = _done_job(guild)
+    other.schedule, other.source, other.visibility = unnamed, "schedule", "public"
+    other.save()
+    sent_to = [d.destination_id for d in deliveries_create(job=other, event=DeliveryEvent.SUMMARY_COMPLETED)]
+    assert sent_to == [wiki.pk, chat.pk]  # a schedule naming none: every subscribed destination
 
 
 def test_retry_schedule_immediately_5s_5min_30min_2h_5h_10h_10h_then_dead(receiver):

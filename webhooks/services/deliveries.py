@@ -79,7 +79,8 @@ def _enqueue_on_commit(delivery_ids: list[int]) -> None:
 
 
 def deliveries_create(*, job: SummaryJob, event: str) -> list[Delivery]:
-    """One delivery of `event` per enabled destination of the job's guild that subscribes to it.
+    """One delivery of `event` per enabled destination of the job's guild that subscribes to it; a job of a
+    schedule that names destinations goes to those of them only.
 
     Only for summaries the guild's integrations may read (api_summaries' rule): a member's private summary
     never leaves for a guild webhook.
@@ -87,10 +88,12 @@ def deliveries_create(*, job: SummaryJob, event: str) -> list[Delivery]:
     if not api_summaries(guild_id=job.guild_id).filter(pk=job.pk).exists():
         return []
     summary = Summary.objects.filter(job=job).first() if event == DeliveryEvent.SUMMARY_COMPLETED else None
-    destinations = [
-        d for d in WebhookDestination.objects.filter(guild_id=job.guild_id, enabled=True).order_by("pk")
-        if event in (d.events or [])
-    ]
+    candidates = WebhookDestination.objects.filter(guild_id=job.guild_id, enabled=True)
+    if job.schedule_id is not None:
+        named = WebhookDestination.objects.filter(schedules__pk=job.schedule_id).values_list("pk", flat=True)
+        if named.exists():
+            candidates = candidates.filter(pk__in=named)
+    destinations = [d for d in candidates.order_by("pk") if event in (d.events or [])]
     created: list[Delivery] = []
     now = timezone.now()
     with transaction.atomic():
