@@ -27,7 +27,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
@@ -50,6 +50,7 @@ from summaries.services.jobs import (
     job_progress,
     jobs_unstarted,
 )
+from summaries.services.open_items import open_items_carry, open_items_record
 from summaries.services.schedule_runs import schedule_job_finished, schedule_job_options
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check, usage_record
@@ -332,7 +333,12 @@ def _produce(job: SummaryJob) -> Summary:
     if posted is not None:
         # The engine numbered the posted messages itself; nothing it cites lives on Discord, so no jump links.
         result = dataclasses.replace(result, channel_id=None, message_channels={})
-    return _store(job, result, fetched)
+    # A scheduled run: its earlier runs' action items and questions this window left open, as "Still open".
+    result, carried = open_items_carry(job=job, result=result, messages=fetched.messages)
+    with transaction.atomic():
+        summary = _store(job, result, fetched)
+        open_items_record(job=job, summary=summary, result=result, messages=fetched.messages, carried=carried)
+    return summary
 
 
 def _posted(job: SummaryJob) -> _Fetched | None:
