@@ -33,28 +33,50 @@ def open_items_carry(
     *, job: SummaryJob, result: SummaryResult, messages: Sequence[ChatMessage]
 ) -> tuple[SummaryResult, rules.Carry | None]:
     """A scheduled job's result with its schedule's earlier open items of this channel that `messages` left
-    open, as "Still open"; and the settlement to record once the summary is stored. Any other job: the
-    result as it is, and None."""
-    if job.source != JobSource.SCHEDULE or job.schedule_id is None or job.channel_id is None:
+    open, as "Still open" (the SCHEDULE_OPEN_ITEMS_MAX most recent); and the settlement to record once the
+    summary is stored. Any other job: the result as it is, and None."""
+    carried = _settle(job, messages)
+    if carried is None:
         return result, None
+    shown = carried.still_open[-settings.SCHEDULE_OPEN_ITEMS_MAX:] if settings.SCHEDULE_OPEN_ITEMS_MAX else []
+    return rules.with_still_open(result, shown), carried
+
+
+def open_items_settle(*, job: SummaryJob, messages: Sequence[ChatMessage]) -> None:
+    """A scheduled run too quiet to summarize still settles its earlier items: a "done" said on a quiet day
+    counts (the next run's window starts after it)."""
+    carried = _settle(job, messages)
+    if carried is not None and carried.resolved:
+        _mark_resolved(carried)
+
+
+def _settle(job: SummaryJob, messages: Sequence[ChatMessage]) -> rules.Carry | None:
+    """The schedule's items of this channel still open, raised within the horizon before the run's end,
+    settled against the run's messages (all of them: those not shown are settled too)."""
+    if job.source != JobSource.SCHEDULE or job.schedule_id is None or job.channel_id is None:
+        return None
     end = job.until or timezone.now()
-    rows = (
-        OpenItem.objects.filter(
-            schedule_id=job.schedule_id, channel_id=job.channel_id, resolved_at__isnull=True,
-            raised_at__gte=end - timedelta(days=settings.SCHEDULE_OPEN_ITEMS_DAYS), raised_at__lt=end,
-        )
-        .order_by("-raised_at", "-pk")[: settings.SCHEDULE_OPEN_ITEMS_MAX]
-    )
+    rows = OpenItem.objects.filter(
+        schedule_id=job.schedule_id, channel_id=job.channel_id, resolved_at__isnull=True,
+        raised_at__gte=end - timedelta(days=settings.SCHEDULE_OPEN_ITEMS_DAYS), raised_at__lt=end,
+    ).order_by("raised_at", "pk")
     earlier = [
         rules.OpenItem(
             section=row.section, text=row.text, message_id=row.message_id, channel_id=row.message_channel_id,
             owner=row.owner or None, owner_id=row.owner_id, raised_by_id=row.raised_by_id, raised_at=row.raised_at,
             key=row.pk,
         )
-        for row in reversed(rows)
+        for row in rows
     ]
-    settled = rules.resolve(earlier, messages)
-    return rules.with_still_open(result, settled.still_open), settled
+    return rules.resolve(earlier, messages)
+
+
+def _mark_resolved(carried: rules.Carry) -> None:
+    for resolution in carried.resolved:
+        OpenItem.objects.filter(pk=resolution.item.key, resolved_at__isnull=True).update(
+            resolved_at=resolution.at, resolved_by_message_id=resolution.message_id, resolution=resolution.how,
+            updated_at=timezone.now(),
+        )
 
 
 def open_items_record(
@@ -68,11 +90,7 @@ def open_items_record(
     raised = rules.items_raised(result, messages)
     fresh = rules.resolve(raised, messages)
     with transaction.atomic():
-        for resolution in carried.resolved:
-            OpenItem.objects.filter(pk=resolution.item.key, resolved_at__isnull=True).update(
-                resolved_at=resolution.at, resolved_by_message_id=resolution.message_id, resolution=resolution.how,
-                updated_at=timezone.now(),
-            )
+        _mark_resolved(carried)
         settled = {(r.item.section, r.item.message_id): r for r in fresh.resolved}
         # One row per section and message: two points raised in one message are carried as the first.
         first = {(item.section, item.message_id): item for item in reversed(raised)}

@@ -50,7 +50,7 @@ from summaries.services.jobs import (
     job_progress,
     jobs_unstarted,
 )
-from summaries.services.open_items import open_items_carry, open_items_record
+from summaries.services.open_items import open_items_carry, open_items_record, open_items_settle
 from summaries.services.schedule_runs import schedule_job_finished, schedule_job_options
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check, usage_record
@@ -88,9 +88,9 @@ class _Progress:
 class _QuietWindow(Exception):  # noqa: N818  an outcome, not an error
     """A scheduled job's window has fewer members' messages than its schedule's min_messages: skip it."""
 
-    def __init__(self, count: int, minimum: int) -> None:
+    def __init__(self, count: int, minimum: int, messages: list[ChatMessage]) -> None:
         super().__init__(f"{count} < {minimum}")
-        self.count, self.minimum = count, minimum
+        self.count, self.minimum, self.messages = count, minimum, messages
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,7 @@ def _run_claimed(job: SummaryJob) -> str:
             try:
                 summary = _produce(job)
             except _QuietWindow as quiet:
+                open_items_settle(job=job, messages=quiet.messages)  # a "done" on a quiet day still counts
                 job_finish(job=job, detail=(
                     f"Skipped: {quiet.count} message{'s' if quiet.count != 1 else ''} in the window, "
                     f"fewer than the schedule's minimum of {quiet.minimum}"
@@ -478,7 +479,7 @@ async def _fetch(
     # Members' messages only: the schedule's own earlier posts and join notices don't make a channel busy.
     said = sum(1 for message in messages if not message.author.bot and message.kind != "system")
     if said < quiet_below:
-        raise _QuietWindow(said, quiet_below)
+        raise _QuietWindow(said, quiet_below, messages)
     if not messages:
         raise InvalidInput("There are no messages to summarize in that window.")
     capped = query.capped(len(messages))

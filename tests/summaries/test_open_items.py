@@ -157,3 +157,22 @@ def test_an_answer_in_reply_resolves_a_question_and_items_past_the_horizon_are_d
     summary, _ = run(fake, schedule, day3)
     assert still_open(summary) == []
     assert OpenItem.objects.get(schedule=schedule, section="action_items").resolved_at is None  # dropped, not resolved
+
+
+def test_a_done_said_on_a_quiet_day_still_resolves_the_item(world):
+    fake, guild, general, alice, bob, schedule, (day1, day2, day3) = world
+    day_one(fake, general, alice, bob, day1)
+    run(fake, schedule, day1)
+    done = chat(fake, general, day2, [(alice, "release notes: done"), (bob, "thanks")])[0]  # below min_messages
+
+    assert run_schedule_now(schedule.pk, day2.isoformat()) == "queued 1 job"
+    assert run_summary_job(str(SummaryJob.objects.get(schedule=schedule, until=day2).pk)) == "done: skipped, quiet"
+    item = OpenItem.objects.get(schedule=schedule)
+    assert item.resolution == OpenItemResolution.DONE and item.resolved_by_message_id == done.id
+
+    chat(fake, general, day3, [
+        (bob, "the staging database was upgraded"), (alice, "the CI pipeline is green on main"),
+        (bob, "nice, the migration tests passed too"),
+    ])
+    summary, _ = run(fake, schedule, day3)
+    assert still_open(summary) == []
