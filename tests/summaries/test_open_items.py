@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from guilds.models import Channel, Guild
-from summaries.models import OpenItem, OpenItemResolution, Schedule, Summary, SummaryJob
+from summaries.models import Digest, DigestStatus, OpenItem, OpenItemResolution, Schedule, Summary, SummaryJob
 from summaries.services.schedules import schedule_create
 from summaries.tasks import run_schedule_now, run_summary_job
 from tests.fakes.discord import FakeDiscord
@@ -176,3 +176,27 @@ def test_a_done_said_on_a_quiet_day_still_resolves_the_item(world):
     ])
     summary, _ = run(fake, schedule, day3)
     assert still_open(summary) == []
+
+
+def test_a_combined_digest_shows_a_channels_still_open_items_in_its_section(world):
+    fake, guild, general, alice, bob, _, (day1, day2, _) = world
+    digests = fake.add_channel(guild, "digests")
+    Channel.objects.create(id=digests.id, guild_id=guild.id, name=digests.name)
+    schedule = schedule_create(guild_id=guild.id, name="combined", frequency="daily", time_of_day="09:00",
+                               timezone="UTC", channel_ids=[general.id], lookback_hours=24, min_messages=3,
+                               mode="combined", discord_channel_id=digests.id)
+    raised = day_one(fake, general, alice, bob, day1)[1]
+    chat(fake, general, day2, [
+        (bob, "the beta testers liked the new dashboard"), (alice, "the docs site rebuilt fine overnight"),
+        (bob, "the staging database was upgraded"),
+    ])
+    for slot in (day1, day2):
+        assert run_schedule_now(schedule.pk, slot.isoformat()) == "queued 1 job"
+        assert run_summary_job(str(SummaryJob.objects.get(schedule=schedule, until=slot).pk)) == "done"
+
+    digest = Digest.objects.get(schedule=schedule, slot=day2)
+    link = f"https://discord.com/channels/{guild.id}/{general.id}/{raised.id}"
+    assert digest.status == DigestStatus.DELIVERED and "### Still open" in digest.markdown and link in digest.markdown
+    last = posts(fake, digests.id)[-1]
+    [section] = last.json["embeds"]
+    assert "**Still open**" in section["description"] and link in section["description"]
