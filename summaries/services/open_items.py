@@ -23,8 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from summaries.engine import carry as rules
+from summaries.engine.normalize import exclusion_reason
+from summaries.engine.options import SummaryOptions
 from summaries.engine.types import ChatMessage, SummaryResult
 from summaries.models import JobSource, OpenItem, Summary, SummaryJob
+from summaries.selectors import opted_out_user_ids
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +71,16 @@ def _settle(job: SummaryJob, messages: Sequence[ChatMessage]) -> rules.Carry | N
         )
         for row in rows
     ]
-    return rules.resolve(earlier, messages)
+    return rules.resolve(earlier, _counted(job, messages))
+
+
+def _counted(job: SummaryJob, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The messages that may settle an item: those a summary may read (not of a member who opted out, not
+    starting with the opt-out marker, no bot's or system message)."""
+    rules_of_summaries = SummaryOptions(
+        opt_out_marker=job.guild.opt_out_marker, opted_out_user_ids=opted_out_user_ids(guild_id=job.guild_id)
+    )
+    return [message for message in messages if exclusion_reason(message, rules_of_summaries) is None]
 
 
 def _mark_resolved(carried: rules.Carry) -> None:
@@ -88,7 +100,7 @@ def open_items_record(
     if carried is None or job.schedule_id is None or job.channel_id is None:
         return
     raised = rules.items_raised(result, messages)
-    fresh = rules.resolve(raised, messages)
+    fresh = rules.resolve(raised, _counted(job, messages))
     with transaction.atomic():
         _mark_resolved(carried)
         settled = {(r.item.section, r.item.message_id): r for r in fresh.resolved}

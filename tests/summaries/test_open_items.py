@@ -200,3 +200,16 @@ def test_a_combined_digest_shows_a_channels_still_open_items_in_its_section(worl
     last = posts(fake, digests.id)[-1]
     [section] = last.json["embeds"]
     assert "**Still open**" in section["description"] and link in section["description"]
+
+
+def test_a_message_left_out_of_summaries_resolves_nothing(world):
+    fake, guild, general, alice, bob, schedule, (day1, day2, _) = world
+    day_one(fake, general, alice, bob, day1)
+    run(fake, schedule, day1)
+    chat(fake, general, day2, [
+        (alice, "!nosummary done, the release notes are in the wiki"),  # the opt-out marker: not for summaries
+        (bob, "the beta testers liked the new dashboard"), (alice, "the docs site rebuilt fine overnight"),
+        (bob, "the staging database was upgraded"),
+    ])
+    summary, _ = run(fake, schedule, day2)
+    assert len(still_open(summary)) == 1 and OpenItem.objects.get(schedule=schedule).resolved_at is None
