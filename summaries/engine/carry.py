@@ -136,9 +136,12 @@ def resolve(items: Sequence[OpenItem], messages: Sequence[ChatMessage]) -> Carry
         raised = by_id.get(item.message_id)
         if raised is not None and _reacted(raised):
             resolved[position] = Resolution(item, raised.id, raised.created_at, "reaction")
+    raised_in = {item.message_id for item in items}
     for message in messages:
         if message.author.bot or message.kind == "system":
             continue
+        if message.reply_to not in raised_in and not says_done(message.content):
+            continue  # most messages: neither an answer nor a "done"
         open_now = [
             (position, item) for position, item in enumerate(items)
             if position not in resolved and item.message_id < message.id
