@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from summaries.models import Schedule, Summary, SummaryCitation, SummaryJob, UsageRecord
+from summaries.models import OpenItem, Schedule, Summary, SummaryCitation, SummaryJob, UsageRecord
 from summaries.selectors import schedule_scope_label
 from summaries.services.jobs import job_retry
 from summaries.services.schedules import schedule_pause, schedule_resume, schedule_run_now
@@ -107,6 +107,21 @@ class ScheduleAdmin(admin.ModelAdmin):
     @admin.action(description="Run selected schedules now")
     def run_now(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
         self._each(request, queryset, schedule_run_now, "Queued a run of")
+
+
+@admin.register(OpenItem)
+class OpenItemAdmin(admin.ModelAdmin):
+    """What a schedule carries as "Still open"; written by its runs only."""
+
+    list_display = ("section", "schedule", "channel_id", "owner", "raised_at", "resolved_at", "resolution")
+    list_filter = ("section", "resolution")
+    search_fields = ("=schedule__id", "=channel_id", "=message_id", "owner")
+    list_select_related = ("schedule",)
+    date_hierarchy = "raised_at"
+    readonly_fields = [f.name for f in OpenItem._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(UsageRecord)

@@ -343,6 +343,62 @@ class Schedule(TimeStampedModel):
         return f"{self.name} ({self.get_frequency_display()})"
 
 
+class OpenItemSection(models.TextChoices):
+    ACTION_ITEM = "action_items", "Action item"
+    OPEN_QUESTION = "open_questions", "Open question"
+
+
+class OpenItemResolution(models.TextChoices):
+    ANSWER = "answer", "Answered in reply"
+    DONE = "done", "Said done by its owner"
+    REACTION = "reaction", "Resolving reaction on its message"
+
+
+class OpenItem(TimeStampedModel):
+    """An action item or open question a schedule's summary of a channel listed, carried into the schedule's
+    later runs of that channel ("Still open") until a message resolves it (summaries/services/open_items.py).
+
+    One row per item from its first appearance on: a later summary that lists it again adds nothing, and a
+    resolved item is never carried again.
+    """
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="open_items")
+    channel_id = models.BigIntegerField(help_text="The channel the schedule summarized")
+    message_id = models.BigIntegerField(help_text="The message where it was raised (its first citation)")
+    message_channel_id = models.BigIntegerField(help_text="Where that message lives: the channel or a thread of it")
+    section = models.CharField(max_length=16, choices=OpenItemSection.choices)
+    text = models.TextField()
+    owner = models.CharField(max_length=100, blank=True)
+    owner_id = models.BigIntegerField(null=True, blank=True, help_text="The owner's user id, when it was known")
+    raised_by_id = models.BigIntegerField(null=True, blank=True, help_text="Who wrote the message")
+    raised_at = models.DateTimeField()
+    summary = models.ForeignKey(
+        Summary, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="The first summary that listed it"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_message_id = models.BigIntegerField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=OpenItemResolution.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "channel_id", "section", "message_id"], name="summaries_openitem_unique_raised"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, resolution="") | (Q(resolved_at__isnull=False) & ~Q(resolution="")),
+                name="summaries_openitem_resolved_says_how",
+            ),
+        ]
+        indexes = [
+            # A run's carried items: the open ones of its schedule and channel, raised within the horizon.
+            models.Index(fields=["schedule", "channel_id", "resolved_at", "raised_at"], name="summaries_openitem_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        state = f"resolved ({self.resolution})" if self.resolved_at else "open"
+        return f"{self.get_section_display()} raised in {self.message_id}: {state}"
+
+
 class DigestKind(models.TextChoices):
     SCHEDULE = "schedule", "A combined schedule run"
     CATCH_UP = "catch_up", "A member's catch-up of several channels"

@@ -270,6 +270,10 @@ WORKER_START_GRACE_SECONDS: int = _cfg.worker_start_grace_seconds
 SCHEDULE_MISSED_GRACE_SECONDS: int = _cfg.schedule_missed_grace_seconds
 # A schedule is paused (and its guild told) after this many failed runs in a row.
 SCHEDULE_MAX_CONSECUTIVE_FAILURES = 3
+# A scheduled run carries its earlier runs' unresolved action items and open questions ("Still open"):
+# those raised within this many days, at most this many (the most recent).
+SCHEDULE_OPEN_ITEMS_DAYS = 30
+SCHEDULE_OPEN_ITEMS_MAX = 15
 # Mention Q&A: how far back an answer looks, how often a member may ask, how long answers are reused.
 QA_HISTORY_MESSAGES: int = _cfg.qa_history_messages
 QA_USER_RATE_LIMIT: int = _cfg.qa_user_rate_limit

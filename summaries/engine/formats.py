@@ -26,6 +26,11 @@ DECISIONS = Section("decisions", "Decisions", "What was decided or agreed, and b
 ACTION_ITEMS = Section("action_items", "Action items", "Tasks someone committed to or was asked to do.", has_owner=True)
 OPEN_QUESTIONS = Section("open_questions", "Open questions", "Questions asked and left unanswered.")
 LINKS = Section("links", "Links shared", "Links people shared.", extracted=True)
+# Filled only for a schedule's run: earlier runs' action items and open questions no message resolved since
+# (engine/carry.py); each cites the message where it was raised.
+STILL_OPEN = Section(
+    "still_open", "Still open", "Earlier action items and open questions not resolved since.", extracted=True
+)
 DISCUSSION = Section(
     "discussion", "Discussion", "The discussion topic by topic, with the arguments and who made them, in order."
 )
@@ -58,21 +63,21 @@ class SummaryFormat:
 FORMATS: dict[str, SummaryFormat] = {
     f.name: f
     for f in (
-        SummaryFormat("brief", "A short overview and at most five key points.", (FOR_YOU, OVERVIEW, KEY_POINTS)),
+        SummaryFormat("brief", "A short overview and at most five key points.", (FOR_YOU, OVERVIEW, KEY_POINTS, STILL_OPEN)),
         SummaryFormat(
             "structured",
             "Overview, key points, decisions, action items, open questions and links.",
-            (FOR_YOU, OVERVIEW, KEY_POINTS, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, LINKS),
+            (FOR_YOU, OVERVIEW, KEY_POINTS, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, STILL_OPEN, LINKS),
         ),
         SummaryFormat(
             "detailed",
             "A thorough account topic by topic, with decisions, action items and open questions.",
-            (FOR_YOU, OVERVIEW, DISCUSSION, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, LINKS),
+            (FOR_YOU, OVERVIEW, DISCUSSION, DECISIONS, ACTION_ITEMS, OPEN_QUESTIONS, STILL_OPEN, LINKS),
         ),
         SummaryFormat(
             "technical",
             "Problems, solutions, and code and architecture decisions.",
-            (FOR_YOU, OVERVIEW, PROBLEMS, SOLUTIONS, TECH_DECISIONS, ACTION_ITEMS, LINKS),
+            (FOR_YOU, OVERVIEW, PROBLEMS, SOLUTIONS, TECH_DECISIONS, ACTION_ITEMS, STILL_OPEN, LINKS),
         ),
     )
 }

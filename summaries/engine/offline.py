@@ -279,6 +279,7 @@ def summarize_extractive(conversation: PreparedConversation, fmt: SummaryFormat,
         ),
         "links": lambda: [DraftItem(text=link.url, refs=link.positions) for link in extract_links(messages)],
         "for_you": list,  # filled by the pipeline, for the offline engine and the LLM alike
+        "still_open": list,  # filled by the schedule's run from earlier runs (engine/carry.py)
     }
     return Draft(
         language="",

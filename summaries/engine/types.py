@@ -41,6 +41,8 @@ class ChatMessage:
 
     `channel_id` is where the message lives (a thread or forum post is its own channel), which is
     also what its jump link needs. `kind` is "default", "reply" or "system" (joins, pins, boosts...).
+    `reactions` is the total count of reactions; `reaction_emojis` the count per emoji, by name ("✅" for a
+    Unicode emoji, the custom emoji's name otherwise).
     """
 
     id: int
@@ -54,6 +56,7 @@ class ChatMessage:
     attachments: tuple[Attachment, ...] = ()
     embeds: tuple[EmbedInfo, ...] = ()
     reactions: int = 0
+    reaction_emojis: Mapping[str, int] = field(default_factory=dict)
     user_mentions: Mapping[int, str] = field(default_factory=dict)
     role_mentions: Mapping[int, str] = field(default_factory=dict)
     channel_mentions: Mapping[int, str] = field(default_factory=dict)

@@ -27,7 +27,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from guilds.models import Guild
 from summaries.chunk_cache import DjangoChunkCache
@@ -50,6 +50,7 @@ from summaries.services.jobs import (
     job_progress,
     jobs_unstarted,
 )
+from summaries.services.open_items import open_items_carry, open_items_record, open_items_settle
 from summaries.services.schedule_runs import schedule_job_finished, schedule_job_options
 from summaries.services.store import summary_store
 from summaries.services.usage import budget_check, usage_record
@@ -87,9 +88,9 @@ class _Progress:
 class _QuietWindow(Exception):  # noqa: N818  an outcome, not an error
     """A scheduled job's window has fewer members' messages than its schedule's min_messages: skip it."""
 
-    def __init__(self, count: int, minimum: int) -> None:
+    def __init__(self, count: int, minimum: int, messages: list[ChatMessage]) -> None:
         super().__init__(f"{count} < {minimum}")
-        self.count, self.minimum = count, minimum
+        self.count, self.minimum, self.messages = count, minimum, messages
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _run_claimed(job: SummaryJob) -> str:
             try:
                 summary = _produce(job)
             except _QuietWindow as quiet:
+                open_items_settle(job=job, messages=quiet.messages)  # a "done" on a quiet day still counts
                 job_finish(job=job, detail=(
                     f"Skipped: {quiet.count} message{'s' if quiet.count != 1 else ''} in the window, "
                     f"fewer than the schedule's minimum of {quiet.minimum}"
@@ -332,7 +334,12 @@ def _produce(job: SummaryJob) -> Summary:
     if posted is not None:
         # The engine numbered the posted messages itself; nothing it cites lives on Discord, so no jump links.
         result = dataclasses.replace(result, channel_id=None, message_channels={})
-    return _store(job, result, fetched)
+    # A scheduled run: its earlier runs' action items and questions this window left open, as "Still open".
+    result, carried = open_items_carry(job=job, result=result, messages=fetched.messages)
+    with transaction.atomic():
+        summary = _store(job, result, fetched)
+        open_items_record(job=job, summary=summary, result=result, messages=fetched.messages, carried=carried)
+    return summary
 
 
 def _posted(job: SummaryJob) -> _Fetched | None:
@@ -472,7 +479,7 @@ async def _fetch(
     # Members' messages only: the schedule's own earlier posts and join notices don't make a channel busy.
     said = sum(1 for message in messages if not message.author.bot and message.kind != "system")
     if said < quiet_below:
-        raise _QuietWindow(said, quiet_below)
+        raise _QuietWindow(said, quiet_below, messages)
     if not messages:
         raise InvalidInput("There are no messages to summarize in that window.")
     capped = query.capped(len(messages))

@@ -54,6 +54,17 @@ def _user_mentions(message: discord.Message) -> dict[int, str]:
     return names
 
 
+def _reaction_emojis(message: discord.Message) -> dict[str, int]:
+    """Count per emoji name: a Unicode emoji is its own name ("✅"), a custom one goes by its name."""
+    counts: dict[str, int] = {}
+    for reaction in message.reactions:
+        emoji = reaction.emoji
+        name = emoji if isinstance(emoji, str) else (emoji.name or "")
+        if name:
+            counts[name] = counts.get(name, 0) + reaction.count
+    return counts
+
+
 def chat_message_from_discord(
     message: discord.Message,
     *,
@@ -94,6 +105,7 @@ def chat_message_from_discord(
             EmbedInfo(title=e.title or "", description=e.description or "", url=e.url or "") for e in message.embeds
         ),
         reactions=sum(r.count for r in message.reactions),
+        reaction_emojis=_reaction_emojis(message),
         user_mentions=_user_mentions(message),
         role_mentions=roles,
         channel_mentions=channels,

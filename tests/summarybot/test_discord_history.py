@@ -96,7 +96,7 @@ async def test_conversion_of_mentions_attachments_embeds_reactions_replies_and_s
     role = fake.add_role(guild, "Designers")
     other = fake.add_channel(guild, "design")
     first = fake.add_message(
-        channel, alice, "first", attachments=[("plan.png", b"\x89PNG")], reactions={"👍": 3, "🎉": 1}
+        channel, alice, "first", attachments=[("plan.png", b"\x89PNG")], reactions={"👍": 3, "🎉": 1, "shipit:4242": 2}
     )
     reply = fake.add_message(
         channel,
@@ -113,7 +113,8 @@ async def test_conversion_of_mentions_attachments_embeds_reactions_replies_and_s
 
     by_id = {m.id: m for m in messages}
     m1, m2, m3 = by_id[first.id], by_id[reply.id], by_id[join.id]
-    assert m1.author.shown_name == "Alice A." and m1.kind == "default" and m1.reactions == 4
+    assert m1.author.shown_name == "Alice A." and m1.kind == "default" and m1.reactions == 6
+    assert m1.reaction_emojis == {"👍": 3, "🎉": 1, "shipit": 2}  # by name, a custom emoji's too
     assert m1.attachments[0].filename == "plan.png" and m1.attachments[0].content_type == "image/png"
     assert m1.attachments[0].size == 4 and m1.guild_id == guild.id and m1.channel_id == channel.id
     assert m2.kind == "reply" and m2.reply_to == first.id

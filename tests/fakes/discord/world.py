@@ -38,6 +38,16 @@ from .state import (
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _CHANNEL_MENTION = re.compile(r"<#(\d+)>")
+# A custom emoji is stored as "name:id" (how Discord's reaction routes spell it), a Unicode one as itself.
+_CUSTOM_EMOJI = re.compile(r"^(?P<name>\w+):(?P<id>\d+)$")
+
+
+def _emoji_json(emoji: str) -> dict[str, Any]:
+    """A reaction's emoji as Discord sends it: {"id": null, "name": "✅"} or {"id": "…", "name": "shipit"}."""
+    custom = _CUSTOM_EMOJI.match(emoji)
+    if custom:
+        return {"id": custom["id"], "name": custom["name"], "animated": False}
+    return {"id": None, "name": emoji}
 
 
 class World:
@@ -356,7 +366,7 @@ class World:
         if message.reactions:
             data["reactions"] = [
                 {
-                    "emoji": {"id": None, "name": emoji},
+                    "emoji": _emoji_json(emoji),
                     "count": count,
                     "count_details": {"burst": 0, "normal": count},
                     "me": False,
