@@ -57,6 +57,7 @@ from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, NothingNew, PermissionDenied, SummaryBotError
+from summarybot.logs import log_context
 from webhooks.models import DeliveryEvent
 from webhooks.services.deliveries import deliveries_create
 
@@ -105,8 +106,13 @@ def job_run(*, job_id: Any) -> str:
 
     Whatever breaks, inside the job's own code or around it (the claim, the database, the cache), the job
     ends in a state its requester sees, with a readable reason; an exception escaping to django-q2 would
-    leave the job queued or running with nobody told.
+    leave the job queued or running with nobody told. Every log record of the run carries the job's id.
     """
+    with log_context(job_id=job_id):
+        return _run(job_id)
+
+
+def _run(job_id: Any) -> str:
     try:
         job = job_claim(job_id=job_id, worker=_WORKER, on_give_up=_gave_up)
     except Exception as exc:  # noqa: BLE001  the task wrapper's last line, see above
@@ -115,7 +121,7 @@ def job_run(*, job_id: Any) -> str:
         return _fail(job, **_crash_reason(exc)) if job is not None else "failed: could not read the job"
     if job is None:
         return "skipped: finished or held by another worker"
-    with _Lease(job):
+    with _Lease(job), log_context(guild_id=job.guild_id):
         try:
             return _run_claimed(job)
         except ClaimLost:
