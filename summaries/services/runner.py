@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from guilds.models import Guild
-from summaries.chunk_cache import DjangoChunkCache
+from summaries.chunk_cache import DjangoChunkCache, chunk_timeout
 from summaries.engine.costs import cost_usd
 from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
@@ -422,7 +422,9 @@ async def _fetch_and_summarize(
 
             progress.set(status=JobStatus.SUMMARIZING, percent=SUMMARIZE_BAND[0], detail="Summarizing…")
             result = await summarize(
-                fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress,
+                fetched.messages, options, provider=provider, on_progress=on_progress,
+                # Per guild, kept as long as its retention: findable and bounded (summaries/chunk_cache.py).
+                cache=DjangoChunkCache(guild_id=guild.pk, timeout=chunk_timeout(guild.retention_days)),
                 preflight=check_budget, on_call=on_call,
             )
         except asyncio.CancelledError:

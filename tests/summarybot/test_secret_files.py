@@ -10,11 +10,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from summarybot.config import SECRET_VARIABLES, ConfigError
-from tests.summarybot.test_settings import GOOD_SECRET, PRODUCTION, ROOT, clean_env, read  # noqa: F401  (clean_env: a fixture)
+from tests.summarybot import test_settings
+from tests.summarybot.test_settings import GOOD_SECRET, PRODUCTION, ROOT, read
 
 
 @pytest.fixture
-def env(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    clean_env = test_settings.clean_env.__wrapped__(monkeypatch)  # type: ignore[attr-defined]
     for name in list(os.environ):
         if name.startswith(("METRICS_", "LOG_", "PROMETHEUS_")) or name.endswith("_FILE"):
             clean_env.delenv(name)
