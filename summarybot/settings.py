@@ -6,6 +6,7 @@ a missing or malformed one stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -293,6 +294,9 @@ METRICS_TOKEN: str = _cfg.metrics_token
 # prometheus_client's own variable: set (to one directory that web, worker and bot share, emptied before they
 # start), every process writes its counters there and /metrics adds them up.
 PROMETHEUS_MULTIPROC_DIR: str = _cfg.prometheus_multiproc_dir
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client goes multiprocess when the variable merely exists: an empty one (a blank .env line) must not.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 # --- Logging: one dict; never log message content, tokens or keys ---------------------------------------
 # LOG_FORMAT=text (the default in development) or json (the default otherwise): one object a line, with the
