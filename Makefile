@@ -43,7 +43,8 @@ run: seed
 	if [ -n "$$($(PY) manage.py shell --no-imports -c 'from django.conf import settings; print(settings.DISCORD_TOKEN and "bot" or "")')" ]; then \
 		procs="$$procs bot"; \
 	else echo "DISCORD_TOKEN is not set: starting without the Discord bot."; fi; \
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile $$procs
+	metrics_dir="$${PROMETHEUS_MULTIPROC_DIR:-$$(mktemp -d)}"; \
+	PROMETHEUS_MULTIPROC_DIR="$$metrics_dir" HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile $$procs
 
 web: migrate
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) summarybot.asgi:application

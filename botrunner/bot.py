@@ -18,7 +18,7 @@ from django.conf import settings
 
 from botrunner._errors import handle_interaction_error
 from botrunner._views import SummaryPageButton
-from summarybot.discord.session import apply_endpoint_settings
+from summarybot.discord.session import apply_endpoint_settings, http_trace
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class _SummaryBotMixin:
             intents=bot_intents(),
             tree_cls=SummaryCommandTree,
             allowed_mentions=discord.AllowedMentions.none(),
+            http_trace=http_trace(),
             **options,
         )
 

@@ -226,6 +226,8 @@ class SummaryCitation(models.Model):
     summary = models.ForeignKey(Summary, on_delete=models.CASCADE, related_name="citations")
     message_id = models.BigIntegerField()
     channel_id = models.BigIntegerField()
+    # Who wrote the cited message: finds the summaries a member asked to be forgotten from (gdpr_forget).
+    author_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -234,6 +236,8 @@ class SummaryCitation(models.Model):
         indexes = [
             # MESSAGE_DELETE / MESSAGE_UPDATE look summaries up by message id.
             models.Index(fields=["message_id"], name="summaries_citation_message_idx"),
+            # gdpr_forget and gdpr_export: the summaries citing one member's messages.
+            models.Index(fields=["author_id"], name="summaries_citation_author_idx"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from guilds.models import Channel, Guild, MemberOptOut
 from summaries.engine.options import SummaryOptions
@@ -230,3 +230,12 @@ def schedule_scope_label(schedule: Schedule) -> str:
         return f"category {name or schedule.category_id}{minus}"
     names = dict(Channel.objects.filter(pk__in=schedule.channel_ids or []).values_list("pk", "name"))
     return ", ".join(f"#{names.get(channel_id, channel_id)}" for channel_id in schedule.channel_ids or []) or "no channel"
+
+
+def job_queue_counts() -> tuple[int, int]:
+    """(queued, running) summary jobs, for /metrics."""
+    counts = dict(
+        SummaryJob.objects.filter(status__in=[JobStatus.QUEUED, *JobStatus.running()])
+        .order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    return counts.get(JobStatus.QUEUED, 0), sum(counts.get(status, 0) for status in JobStatus.running())

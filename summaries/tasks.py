@@ -17,6 +17,7 @@ from django.conf import settings
 from summaries.services.digests import digests_sweep
 from summaries.services.interaction_tokens import interaction_tokens_clear_expired
 from summaries.services.jobs import jobs_sweep_stalled
+from summaries.services.retention import retention_apply
 from summaries.services.runner import job_run, jobs_fail_unstarted
 from summaries.services.schedule_runs import schedule_run_at, schedule_tick
 from summaries.services.schedules import schedules_reconcile
@@ -53,6 +54,11 @@ def sweep_stalled_jobs() -> int:
     schedules_reconcile()
     digests_sweep()
     return handled
+
+
+def apply_retention() -> dict[str, int]:
+    """Once a day: delete what is older than each guild's retention_days (summaries.services.retention)."""
+    return retention_apply()
 
 
 def on_worker_spawn(sender: object, proc_name: str, **kwargs: object) -> None:

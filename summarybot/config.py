@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 import re
+from collections import ChainMap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,51 @@ class Config:
     summary_batch_schedules: bool
     summary_batch_deadline_seconds: int
     log_level: str
+    log_format: str
+    metrics_token: str
+    prometheus_multiproc_dir: str
     outbound_allow_private_networks: bool
+
+
+# The variables that may hold a secret (credentials, or URLs carrying a password): each can instead be read
+# from the file its `<NAME>_FILE` names (Docker and Kubernetes secrets), its surrounding whitespace stripped.
+SECRET_VARIABLES = (
+    "DJANGO_SECRET_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "API_KEY_PEPPER",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DISCORD_TOKEN",
+    "OPENAI_API_KEY",
+    "METRICS_TOKEN",
+)
+
+
+def _with_secret_files(env: environ.Env) -> environ.Env:
+    """`env`, with each `<NAME>_FILE` of SECRET_VARIABLES read into `<NAME>`.
+
+    Setting both is refused (which one wins would be a guess), and so is a file that cannot be read or is
+    empty: the error names the variable, never the file's content.
+    """
+    overrides: dict[str, str] = {}
+    for name in SECRET_VARIABLES:
+        path = env.str(f"{name}_FILE", default="").strip()
+        if not path:
+            continue
+        if env.str(name, default=""):
+            raise ConfigError(f"set {name} or {name}_FILE, not both")
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name}_FILE could not be read: {type(exc).__name__}: {exc.strerror or exc}") from None
+        if not value:
+            raise ConfigError(f"{name}_FILE names an empty file ({path})")
+        overrides[name] = value
+    if not overrides:
+        return env
+    layered = environ.Env()
+    layered.ENVIRON = ChainMap(overrides, env.ENVIRON)  # type: ignore[assignment]
+    return layered
 
 
 def _read(name: str, reader: Callable[[], Any]) -> Any:
@@ -224,7 +269,16 @@ def _database(env: environ.Env, base_dir: Path) -> dict[str, Any]:
     return db
 
 
+def _multiproc_dir(env: environ.Env) -> str:
+    """prometheus_client's own variable: every process writes its metrics there, /metrics adds them up."""
+    value = env.str("PROMETHEUS_MULTIPROC_DIR", default="").strip()
+    if value and not (os.path.isdir(value) and os.access(value, os.W_OK)):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing, writable directory, got {value!r}")
+    return value
+
+
 def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
+    env = _with_secret_files(env)
     debug = _bool(env, "DJANGO_DEBUG", False)
 
     allowed_hosts = _read("DJANGO_ALLOWED_HOSTS", lambda: env.list("DJANGO_ALLOWED_HOSTS", default=[]))
@@ -277,6 +331,11 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
     log_level = env.str("LOG_LEVEL", default="INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL must be a logging level name, got {log_level!r}")
+
+    # Text for a person at a terminal; JSON (one object a line) for a log collector.
+    log_format = env.str("LOG_FORMAT", default="").strip().lower() or ("text" if debug else "json")
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
 
     q_timeout = _positive_int(env, "Q_TIMEOUT", 900, minimum=30)
     # A job waiting on a batch holds its worker, and django-q2 stops a task after Q_TIMEOUT: the deadline
@@ -345,4 +404,7 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         summary_batch_schedules=_bool(env, "SUMMARY_BATCH_SCHEDULES", False),
         summary_batch_deadline_seconds=batch_deadline,
         log_level=log_level,
+        log_format=log_format,
+        metrics_token=env.str("METRICS_TOKEN", default="").strip(),
+        prometheus_multiproc_dir=_multiproc_dir(env),
     )

@@ -6,6 +6,7 @@ a missing or malformed one stops start-up with one line naming the variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request, the other middleware's included, carries its id.
+    "summarybot.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -179,7 +182,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # /health is polled over plain HTTP by load balancers and the container HEALTHCHECK.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 
 # --- REST framework ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -289,14 +292,31 @@ SUMMARY_PRICES: dict[str, tuple[float, float]] = _cfg.summary_prices
 SUMMARY_BATCH_SCHEDULES: bool = _cfg.summary_batch_schedules
 SUMMARY_BATCH_DEADLINE_SECONDS: int = _cfg.summary_batch_deadline_seconds
 
+# --- Metrics (summarybot/metrics.py) -------------------------------------------------------------------
+# /metrics needs `Authorization: Bearer <METRICS_TOKEN>` when set; without it, only loopback clients get in.
+METRICS_TOKEN: str = _cfg.metrics_token
+# prometheus_client's own variable: set (to one directory that web, worker and bot share, emptied before they
+# start), every process writes its counters there and /metrics adds them up.
+PROMETHEUS_MULTIPROC_DIR: str = _cfg.prometheus_multiproc_dir
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client goes multiprocess when the variable merely exists: an empty one (a blank .env line) must not.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
 # --- Logging: one dict; never log message content, tokens or keys ---------------------------------------
+# LOG_FORMAT=text (the default in development) or json (the default otherwise): one object a line, with the
+# request, job and guild ids (summarybot/logs.py).
+LOG_FORMAT: str = _cfg.log_format
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "summarybot.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "summarybot.logs.TextFormatter"},
+        "json": {"()": "summarybot.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": _cfg.log_level},
     "loggers": {
         "django": {"level": "INFO"},

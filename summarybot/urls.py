@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 
 from summarybot import health
 from summarybot.api_errors import api_not_found
+from summarybot.metrics_view import metrics_view
 
 admin.site.site_header = "Summary Bot NG"
 admin.site.site_title = "Summary Bot NG admin"
@@ -15,6 +16,7 @@ _public = {"authentication_classes": [], "permission_classes": [AllowAny]}
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(**_public), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **_public), name="api-docs"),

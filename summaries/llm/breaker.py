@@ -22,6 +22,21 @@ from summarybot.counters import atomic_incr, shared_cache
 logger = logging.getLogger(__name__)
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+# Every breaker that has opened, {open_until key: label}, so /metrics can find them: Django's cache cannot list
+# keys. Rewritten only when a breaker opens that is not in it yet (a race may lose an entry until it opens again).
+INDEX_KEY = "llm:cb:index"
+INDEX_TIMEOUT = 30 * 24 * 3600
+
+
+def open_breakers(cache: BaseCache | None = None) -> list[str]:
+    """The labels (host and model) of the breakers open now."""
+    store = shared_cache(cache)
+    index = store.get(INDEX_KEY) or {}
+    if not index:
+        return []
+    now = time.time()
+    until = store.get_many(list(index))
+    return sorted(label for key, label in index.items() if (until.get(key) or 0) > now)
 
 
 class CircuitBreaker:
@@ -109,6 +124,9 @@ class CircuitBreaker:
         # Opening, or a failed half-open probe: (re)open for a full cool-down.
         self._cache.set(self._open_key, time.time() + self.cooldown, timeout=max(self.cooldown * 10, 600))
         self._cache.delete(self._probe_key)
+        index = self._cache.get(INDEX_KEY) or {}
+        if index.get(self._open_key) != self.label:
+            self._cache.set(INDEX_KEY, {**index, self._open_key: self.label}, timeout=INDEX_TIMEOUT)
         logger.warning(
             "circuit opened", extra={"circuit": self.label, "failures": failures, "cooldown_s": self.cooldown}
         )

@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from summaries.models import (
 )
 from summaries.services.usage import budget_check
 from summaries.window import SummaryWindow
+from summarybot import metrics
 from summarybot.errors import IdempotencyKeyReused, InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from webhooks.models import ApiKey
 
@@ -494,11 +495,13 @@ def job_finish(
 ) -> None:
     """Done, or partial: the summary exists but a delivery failed (the error says which)."""
     now = timezone.now()
-    _held(job).update(
+    changed = _held(job).update(
         status=status, progress=100, progress_detail=detail[:200], finished_at=now, heartbeat_at=now,
         error_code=error_code[:64], error_message=error_message,
     )
     _refresh_keeping_claim(job)
+    if changed:
+        _count_ended(job, status=status, now=now)
 
 
 def job_fail(*, job: SummaryJob, code: str, message: str) -> None:
@@ -510,6 +513,15 @@ def job_fail(*, job: SummaryJob, code: str, message: str) -> None:
     _refresh_keeping_claim(job)
     if changed:
         logger.warning("summary job failed", extra={"job_id": str(job.pk), "error_code": code})
+        _count_ended(job, status=JobStatus.FAILED, now=now)
+
+
+def _count_ended(job: SummaryJob, *, status: str, now: datetime) -> None:
+    """summary_requests_total and summary_processing_seconds: once per job, by the write that ended it."""
+    started = job.started_at
+    metrics.summary_job_ended(
+        source=job.source, status=status, seconds=(now - started).total_seconds() if started else None
+    )
 
 
 def jobs_unstarted() -> list[SummaryJob]:

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from guilds.models import Guild
-from summaries.chunk_cache import DjangoChunkCache
+from summaries.chunk_cache import DjangoChunkCache, chunk_timeout
 from summaries.engine.costs import cost_usd
 from summaries.engine.estimate import Estimate
 from summaries.engine.pipeline import summarize
@@ -58,6 +58,7 @@ from summaries.window import HistoryQuery, SummaryWindow
 from summarybot.discord.client import DiscordRest
 from summarybot.discord.errors import DiscordMissingAccess
 from summarybot.errors import InvalidInput, NothingNew, PermissionDenied, SummaryBotError
+from summarybot.logs import log_context
 from webhooks.models import DeliveryEvent
 from webhooks.services.deliveries import deliveries_create
 
@@ -106,8 +107,13 @@ def job_run(*, job_id: Any) -> str:
 
     Whatever breaks, inside the job's own code or around it (the claim, the database, the cache), the job
     ends in a state its requester sees, with a readable reason; an exception escaping to django-q2 would
-    leave the job queued or running with nobody told.
+    leave the job queued or running with nobody told. Every log record of the run carries the job's id.
     """
+    with log_context(job_id=job_id):
+        return _run(job_id)
+
+
+def _run(job_id: Any) -> str:
     try:
         job = job_claim(job_id=job_id, worker=_WORKER, on_give_up=_gave_up)
     except Exception as exc:  # noqa: BLE001  the task wrapper's last line, see above
@@ -116,7 +122,7 @@ def job_run(*, job_id: Any) -> str:
         return _fail(job, **_crash_reason(exc)) if job is not None else "failed: could not read the job"
     if job is None:
         return "skipped: finished or held by another worker"
-    with _Lease(job):
+    with _Lease(job), log_context(guild_id=job.guild_id):
         try:
             return _run_claimed(job)
         except ClaimLost:
@@ -423,7 +429,9 @@ async def _fetch_and_summarize(
 
             progress.set(status=JobStatus.SUMMARIZING, percent=SUMMARIZE_BAND[0], detail="Summarizing…")
             result = await summarize(
-                fetched.messages, options, provider=provider, cache=DjangoChunkCache(), on_progress=on_progress,
+                fetched.messages, options, provider=provider, on_progress=on_progress,
+                # Per guild, kept as long as its retention: findable and bounded (summaries/chunk_cache.py).
+                cache=DjangoChunkCache(guild_id=guild.pk, timeout=chunk_timeout(guild.retention_days)),
                 preflight=check_budget, on_call=on_call,
             )
         except asyncio.CancelledError:

@@ -68,8 +68,10 @@ def summary_store(
             )
             if on_discord:
                 cited = sorted({mid for item in result.items for mid in item.message_ids})
+                authors = {message.id: message.author.id for message in messages}
                 SummaryCitation.objects.bulk_create(
-                    [SummaryCitation(summary=summary, message_id=mid, channel_id=result.channel_of(mid) or channel_id)
+                    [SummaryCitation(summary=summary, message_id=mid, channel_id=result.channel_of(mid) or channel_id,
+                                     author_id=authors.get(mid))
                      for mid in cited]
                 )
             elif job is not None:

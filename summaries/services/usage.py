@@ -13,6 +13,7 @@ from django.utils import timezone
 from guilds.models import Guild
 from guilds.selectors import guild_get
 from summaries.models import UsageRecord
+from summarybot import metrics
 from summarybot.errors import BudgetExceeded
 
 
@@ -84,6 +85,8 @@ def usage_record(
     cost_usd: float, summaries: int = 1,
 ) -> None:
     """Add to today's counters atomically (F expressions: concurrent workers never lose an update)."""
+    metrics.llm_spend(provider=provider, model=model, prompt_tokens=prompt_tokens,
+                      completion_tokens=completion_tokens, calls=llm_calls, cost_usd=cost_usd)
     day = timezone.localdate()
     increments = dict(
         prompt_tokens=F("prompt_tokens") + prompt_tokens,

@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
 import yarl
 from django.conf import settings
+
+from summarybot import metrics
 
 from .errors import DiscordAuthFailed, translated
 
@@ -35,6 +38,22 @@ def apply_endpoint_settings(*, api_base_url: str | None = None, gateway_url: str
     """
     discord.http.Route.BASE = (api_base_url or settings.DISCORD_API_BASE_URL).rstrip("/")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url or settings.DISCORD_GATEWAY_URL)
+
+
+def http_trace() -> aiohttp.TraceConfig:
+    """Counts every request discord.py makes (discord_api_requests_total), the worker's and the bot's alike:
+    pass it as `http_trace=` to the discord.py client. Retries and rate-limited answers count one each."""
+
+    async def on_end(session: Any, context: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        metrics.discord_request_done(method=params.method, path=params.url.path, status=params.response.status)
+
+    async def on_exception(session: Any, context: Any, params: aiohttp.TraceRequestExceptionParams) -> None:
+        metrics.discord_request_done(method=params.method, path=params.url.path, status="error")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_exception)
+    return trace
 
 
 class DiscordSession:
@@ -58,7 +77,9 @@ class DiscordSession:
             raise DiscordAuthFailed("DISCORD_TOKEN is not configured")
         apply_endpoint_settings(api_base_url=self._api_base_url)
         # Intents only matter on the gateway, which this client never opens; guilds keeps discord.py from warning.
-        client = discord.Client(intents=discord.Intents(guilds=True), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+        client = discord.Client(
+            intents=discord.Intents(guilds=True), max_ratelimit_timeout=MAX_RATELIMIT_WAIT, http_trace=http_trace()
+        )
         try:
             with translated():
                 await asyncio.wait_for(client.login(self._token), self._call_timeout)

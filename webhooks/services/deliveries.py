@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from summaries.models import Summary, SummaryJob
 from summaries.selectors import api_summaries
+from summarybot import metrics
 from summarybot.errors import Conflict, SummaryBotError
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus, WebhookDestination
 from webhooks.payloads import OutboundMessage, summary_event_data
@@ -200,6 +201,7 @@ def _record_success(
         logger.warning("delivery sent after its claim was taken back", extra={"delivery_id": delivery.pk})
         return SKIPPED
     logger.info("delivery succeeded", extra={"delivery_id": delivery.pk, "attempt": attempt.number})
+    metrics.delivery_attempted(kind=delivery.destination.kind, result=DeliveryStatus.SUCCEEDED)
     return AttemptOutcome(DeliveryStatus.SUCCEEDED)
 
 
@@ -235,6 +237,7 @@ def _record_failure(
         )
     if not held:
         return SKIPPED
+    metrics.delivery_attempted(kind=delivery.destination.kind, result=status)
     logger.info(
         "delivery attempt failed",
         extra={"delivery_id": delivery.pk, "attempt": attempt.number, "error_code": exc.code, "status": status},
