@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('summaries', '0010_digests'),
+        ('summaries', '0012_retention_schedule'),
     ]
 
     operations = [
