@@ -348,7 +348,9 @@ def _github_url(rng: random.Random) -> str:
     if kind < 0.9:
         sha = _token(rng, 40, "0123456789abcdef")
         start = rng.randint(10, 900)
-        return f"https://github.com/{repo}/blob/{sha}/{rng.choice(_GITHUB_FILES)}#L{start}-L{start + rng.randint(3, 40)}"
+        return (
+            f"https://github.com/{repo}/blob/{sha}/{rng.choice(_GITHUB_FILES)}#L{start}-L{start + rng.randint(3, 40)}"
+        )
     return f"https://github.com/{repo}/commit/{_token(rng, 40, '0123456789abcdef')}"
 
 
@@ -390,7 +392,9 @@ def _log_block(rng: random.Random, lines: int, *, fenced: bool) -> str:
 def _code_block(rng: random.Random, lines: int) -> str:
     body = [f"async def {rng.choice(_FUNCS)}(self, page: int) -> list[dict]:"]
     for n in range(lines - 1):
-        body.append(f"    value_{n} = await self.client.get(f'/items?page={{page}}&n={n}', timeout={rng.randint(1, 30)})")
+        body.append(
+            f"    value_{n} = await self.client.get(f'/items?page={{page}}&n={n}', timeout={rng.randint(1, 30)})"
+        )
     return "```py\n" + "\n".join(body) + "\n```"
 
 
