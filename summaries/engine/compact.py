@@ -28,7 +28,6 @@ TAIL_LINES = 4  # a traceback's last lines say what went wrong
 _FENCE = re.compile(r"```[^\n`]*\n[\s\S]*?(?:```|$)")
 # Path segments (and fragments) that name nothing a reader could use: hashes, ids, tokens.
 _HEX = re.compile(r"[0-9a-f]{7,}")
-_DIGITS = re.compile(r"\d{6,}")
 _WORDLIKE = re.compile(r"[A-Za-z]{3}")
 MAX_SEGMENT = 48
 MAX_SEGMENTS = 5
@@ -41,28 +40,24 @@ class Trimmed:
     blocks: int = 0
     lines: int = 0
     urls: dict[str, str | None] = field(default_factory=dict)  # short form -> URL, None when ambiguous
+    shortened: dict[str, str] = field(default_factory=dict)  # URL -> short form: channels share links again
 
     def counts(self) -> dict[str, int]:
         return {"blocks": self.blocks, "lines": self.lines} if self.blocks else {}
 
 
 def _opaque(segment: str) -> bool:
-    if _HEX.fullmatch(segment.lower()) and any(c.isdigit() for c in segment):
-        return True
-    if _DIGITS.fullmatch(segment):
+    # Most segments are short or plain words ("pull", "docs", "asyncio-task.html"): out on the first test.
+    if len(segment) < 6 or not segment.isalnum() or segment.isalpha():
+        return False
+    if segment.isdigit():
         return True  # snowflakes, question ids: a PR or issue number (up to five digits) stays
-    # "dQw4w9WgXcQ", "4uLU6hMCjMI75M1A2tKUQC": letters and digits mixed, no word separators.
-    return (
-        len(segment) >= 8
-        and segment.isalnum()
-        and any(c.isdigit() for c in segment)
-        and any(c.isalpha() for c in segment)
-        and not _WORDLIKE.search(segment.rstrip("0123456789"))
-    ) or (
-        len(segment) >= 10
-        and segment.isalnum()
-        and sum(c.isupper() for c in segment) >= 3
-        and any(c.isdigit() for c in segment)
+    if len(segment) >= 7 and _HEX.fullmatch(segment.lower()):
+        return True  # commit hashes
+    # "dQw4w9WgXcQ", "4uLU6hMCjMI75M1A2tKUQC": letters and digits mixed with no word in them, or a token's
+    # scattered capitals.
+    return len(segment) >= 8 and (
+        not _WORDLIKE.search(segment.rstrip("0123456789")) or sum(c.isupper() for c in segment) >= 3
     )
 
 
@@ -125,7 +120,9 @@ def _shorten_urls(text: str, trimmed: Trimmed) -> str:
         url = clean_url(raw)
         if len(url) <= len("https://"):
             return raw
-        short = short_url(url)
+        short = trimmed.shortened.get(url)
+        if short is None:
+            short = trimmed.shortened[url] = short_url(url)
         known = urls.get(short, url)
         urls[short] = url if known == url else None  # two URLs, one short form: it maps back to neither
         return short + raw[len(url) :]

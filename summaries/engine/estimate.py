@@ -130,7 +130,8 @@ def measure(conversation: PreparedConversation, counter: TokenCounter, options: 
 
     # What the transcript shows: the text compacted (compact.py) and escaped onto one line. Plain text, most
     # messages, is tested inline rather than by a call: this runs once per message of every request.
-    texts = [t if (t := m.text).isprintable() and "\\" not in t and "://" not in t else shown(m) for m in messages]
+    # ("/" rather than "://": a one-character test is a memchr, and as few messages hold one as hold a URL.)
+    texts = [t if (t := m.text).isprintable() and "\\" not in t and "/" not in t else shown(m) for m in messages]
     conversation.trimmed = trimmed.counts()
     conversation.short_urls = trimmed.urls
     counts = counter.count_many(texts)
