@@ -40,7 +40,7 @@ PROPOSAL = re.compile(
 )
 # Asking the room for consent turns a statement into a proposal.
 CONSENT = re.compile(
-    r"(?i)(?:objections?|concerns?|sounds? (?:good|ok(?:ay)?)|ok(?:ay)? (?:with|for) (?:everyone|everybody|all)|"
+    r"(?i)(?:objections?|einwände|bedenken|objeciones|obiezioni|d'accord|einverstanden|concerns?|sounds? (?:good|ok(?:ay)?)|ok(?:ay)? (?:with|for) (?:everyone|everybody|all)|"
     r"agreed|agree|everyone ok|👍)\s*\?"
 )
 AGREEMENT = re.compile(

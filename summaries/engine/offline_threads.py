@@ -60,16 +60,13 @@ def _decision_kind(message: PreparedMessage, names: cues.Names, bits: int) -> tu
         return None  # the common case
     said = cues.sentences(text)
     statements = [s for s in said if not cues.is_question_sentence(s)]
-    # A marker said in jest decides nothing alone: such a message is at most a proposal others agree to.
-    joking = bool(cues.JOKE.search(text))
-    if not joking and any(cues.EXPLICIT_DECISION.search(s) for s in statements) and not cues.NOT_DECIDED.search(text):
+    # Said in jest ("God bless whoever decided ...", "we should rewrite it in Rust haha"), nothing is decided,
+    # whoever answers "ok".
+    if cues.JOKE.search(text):
+        return None
+    if any(cues.EXPLICIT_DECISION.search(s) for s in statements) and not cues.NOT_DECIDED.search(text):
         return "explicit", cues.statement_text(text)
-    if (
-        not joking
-        and statements
-        and cues.CONCLUSION.search(statements[0])
-        and len(cues.content_words(statements[0])) >= 3
-    ):
+    if statements and cues.CONCLUSION.search(statements[0]) and len(cues.content_words(statements[0])) >= 3:
         return "explicit", statements[0]
     if any(cues.PROPOSAL.search(s) for s in statements) or (statements and cues.CONSENT.search(text)):
         return "proposal", cues.statement_text(text)
@@ -213,12 +210,16 @@ def find_actions(messages: Sequence[PreparedMessage], names: cues.Names, bits: S
         owner = None
         if not commitment and flags & cues.REQUESTS:
             for sentence in cues.sentences(text):
-                if cues.REQUEST.search(sentence) and (
-                    message.mentioned_names
-                    or message.reply_to_index is not None
-                    or cues.is_question_sentence(sentence)
-                    or cues.UNASSIGNED.search(sentence)
-                    or names.addressed(sentence, message)
+                if (
+                    cues.REQUEST.search(sentence)
+                    and not cues.VAGUE.search(sentence)
+                    and (
+                        message.mentioned_names
+                        or message.reply_to_index is not None
+                        or cues.is_question_sentence(sentence)
+                        or cues.UNASSIGNED.search(sentence)
+                        or names.addressed(sentence, message)
+                    )
                 ):
                     request = sentence
                     owner = names.addressed(sentence, message)

@@ -8,6 +8,7 @@ from summaries.engine.formats import FORMATS
 from summaries.engine.options import SummaryOptions
 from summaries.engine.pipeline import summarize
 from summaries.engine.synthetic import make_message, message_id, synthetic_conversation
+from summaries.engine.synthetic_planted import planted_conversation
 from summaries.engine.types import SummaryResult
 
 ALICE, BOB, CAROL, DAVE = (1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")
@@ -402,3 +403,15 @@ async def test_a_question_not_asked_of_the_channel_is_not_open(not_asked: str) -
 async def test_a_real_question_nobody_answered_is_still_open() -> None:
     messages = chat((TOM, "Deploy finished."), (MAYA, "Does anyone know who owns the billing cron job?"), step=120)
     assert cited(await run(messages), "open_questions") == [message_id(1)]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de"])
+async def test_planted_items_are_found_and_look_alikes_are_not(language: str) -> None:
+    planted = planted_conversation(300, language, seed=11)
+    result = await run(planted.messages, format="structured")
+    for section, groups in planted.sections.items():
+        items = result.section(section)
+        right = [item for item in items if any(set(item.message_ids) & group for group in groups)]
+        assert len(right) >= 0.9 * len(items), section
+    cited_decisions = {i for item in result.section("decisions") for i in item.message_ids}
+    assert sum(1 for group in planted.sections["decisions"] if group & cited_decisions) >= 9
