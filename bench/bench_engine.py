@@ -156,7 +156,15 @@ def write_section(tokens: list[dict[str, float | str]], speeds: list[dict[str, f
     savings = (
         "Where the savings come from: no timestamps (about 15 tokens each in ISO form; a `+95m` marker only "
         "after a notable silence), a one-token alias per author instead of the name, and decimal refs (one "
-        "token below 1000; base-36 refs like `1k` cost two because both encodings split digits from letters)."
+        "token below 1000; base-36 refs like `1k` cost two because both encodings split digits from letters). "
+        "Then what the transcript shows of a message (summaries/engine/compact.py): links as site and readable "
+        "path (`youtube.com/watch`, `github.com/django/django/pull/17350`; ids, hashes, query strings and the "
+        "scheme left out, every full URL still in the links section), a link or long line already shown in "
+        "the same call as `[=ref]`, a reply's quote of a message in the call left out (or `[quoting ref]`), "
+        "and code blocks and logs over 12 lines cut to their first 5 and last 4 around `[… N lines cut]` "
+        "(counted in the result's `trimmed`). What is left is text members wrote: a shape whose messages are "
+        "mostly long prose (research) cannot go much below the ratio of its line overhead, about 4 tokens "
+        "against the naive 20, to its text."
     )
     time_spent = (
         "Where the time goes: counting is one encoder pass over the distinct texts joined by a separator "
