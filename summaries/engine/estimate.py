@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from .compact import MAX_BLOCK_LINES, Trimmed, compact_text
 from .costs import cost_usd
 from .formats import FORMATS
-from .normalize import PreparedConversation, gc_paused, prepare
+from .normalize import PreparedConversation, PreparedMessage, gc_paused, prepare
 from .options import DEFAULT_CONTEXT_TOKENS, SummaryOptions
 from .planner import (
     Budget,
@@ -113,20 +114,34 @@ def make_budget(options: SummaryOptions, context_tokens: int | None) -> Budget:
 
 
 def measure(conversation: PreparedConversation, counter: TokenCounter, options: SummaryOptions, budget: Budget) -> None:
-    """Count each message's tokens, cutting any single message that would crowd out the rest."""
+    """Decide what the transcript shows of each message (compact.py) and count its tokens, cutting any
+    single message that would crowd out the rest. `text` is left whole: only `shown` is cut."""
     limit = max(16, min(options.max_message_tokens, budget.input_tokens // 2))
     messages = conversation.messages
-    # What the transcript shows: the text escaped onto one line (the test inlined, as escape_text's own
-    # fast path, since this runs once per message of every request).
-    texts = [t if (t := m.text).isprintable() and "\\" not in t else escape_text(t) for m in messages]
+    trimmed = Trimmed()
+
+    def shown(message: PreparedMessage) -> str:
+        text = message.text
+        if "://" in text or (not text.isprintable() and text.count("\n") > MAX_BLOCK_LINES):
+            compacted = compact_text(text, trimmed)
+            if compacted != text:
+                message.shown = text = compacted
+        return escape_text(text)
+
+    # What the transcript shows: the text compacted (compact.py) and escaped onto one line. Plain text, most
+    # messages, is tested inline rather than by a call: this runs once per message of every request.
+    # ("/" rather than "://": a one-character test is a memchr, and as few messages hold one as hold a URL.)
+    texts = [t if (t := m.text).isprintable() and "\\" not in t and "/" not in t else shown(m) for m in messages]
+    conversation.trimmed = trimmed.counts()
+    conversation.short_urls = trimmed.urls
     counts = counter.count_many(texts)
     for message, tokens in zip(messages, counts, strict=True):
         if tokens > limit:
             keep = limit - 8
             while tokens > limit:
                 # Escaping can lengthen a text (each backslash doubles): cut further until it fits.
-                message.text = counter.truncate(message.text, keep)
-                tokens = counter.count(escape_text(message.text))
+                message.shown = counter.truncate(message.shown or message.text, keep)
+                tokens = counter.count(escape_text(message.shown))
                 keep //= 2
         message.tokens = tokens
 

@@ -47,6 +47,9 @@ class PreparedMessage:
     has_code: bool = False
     tokens: int = 0
     mentioned_ids: tuple[int, ...] = ()
+    # What a model's transcript shows when it differs from `text` (compact.py: links shortened, long
+    # blocks cut), set when the conversation is planned; empty means `text` itself.
+    shown: str = ""
 
 
 @dataclass(slots=True)
@@ -56,6 +59,10 @@ class PreparedConversation:
     dropped: dict[str, int] = field(default_factory=dict)
     guild_id: int | None = None
     channel_id: int | None = None
+    # Set when planned (compact.py): code blocks and logs cut in the transcript, and the short forms of
+    # links it showed mapped back to their URLs (None for a short form two URLs share).
+    trimmed: dict[str, int] = field(default_factory=dict)
+    short_urls: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def participant_count(self) -> int:

@@ -241,7 +241,7 @@ def summarize_extractive(conversation: PreparedConversation, fmt: SummaryFormat,
         if m.index not in not_open
         and bits[m.index] & cues.ASKS
         and is_question(m.text)
-        and not cues.is_social(m.text)
+        and cues.asked_of_channel(m.text)
         and not answered(m, messages, signals.replies, bits)
     ]
 

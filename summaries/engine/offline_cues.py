@@ -13,12 +13,20 @@ from collections.abc import Iterable
 from .normalize import PreparedMessage
 
 # --- decisions --------------------------------------------------------------------------------------
+# "decided" is a marker only when the group decided ("we decided", "Decided: ..."): "God bless whoever
+# decided to put spaces between words" is a joke about someone else's choice, not this channel's decision.
 EXPLICIT_DECISION = re.compile(
-    r"(?i)\b(?:decided|decision\s*(?::|is\b|was\b)|final decision|final call|final\s*:|agreed\s*:|"
-    r"we(?:'ll| will| are|'re) go(?:ing)? with|let'?s go with|settled on|it'?s settled|ship it|"
-    r"we (?:all )?agreed|consensus(?: is|\s*:)|the plan is|"
-    r"decidimos|acordamos|vamos con|on part sur|décidé|on a choisi|entschieden|beschlossen|abbiamo deciso|"
-    r"besloten|decidiram|решили|договорились)"
+    r"(?i)(?:^\W*decided\b|\b(?:we|we'?ve|we have|we all|team|it'?s|it is|it was|has been|have|i'?ve|finally)\s+"
+    r"(?:\w+\s+)?decided\b|\bdecision\s*(?::|is\b|was\b)|\bfinal decision|\bfinal call|\bfinal\s*:|\bagreed\s*:|"
+    r"\bwe(?:'ll| will| are|'re) go(?:ing)? with|\blet'?s go with|\bsettled on|\bit'?s settled|\bship it|"
+    r"\bwe (?:all )?agreed|\bconsensus(?: is|\s*:)|\bthe plan is|"
+    r"\bdecidimos|\bacordamos|\bvamos con|\bon part sur|\b(?:on a|nous avons|c'est) décidé|^\W*décidé\b|\bon a choisi|"
+    r"\b(?:wir haben|haben wir|ist)\s+(?:\w+\s+)?(?:entschieden|beschlossen)|^\W*(?:entschieden|beschlossen)\b|"
+    r"\babbiamo deciso|\bbesloten|\bdecidiram|\bрешили|\bдоговорились)"
+)
+# Said in jest: a marker inside a joke decides nothing.
+JOKE = re.compile(
+    r"(?i)(?:\b(?:lol|lmao|rofl|haha\w*|hehe\w*|jk|god bless|kidding|mdr|jaja\w*|xd)\b|/s\b|😂|🤣|😆|😅|🙃)"
 )
 NOT_DECIDED = re.compile(r"(?i)\b(?:not|n't|never|yet to be|undecided)\s+(?:\w+\s+)?decided")
 # A wrap-up that states the outcome: "OK so the fix is ...", "So we'll ...".
@@ -32,7 +40,7 @@ PROPOSAL = re.compile(
 )
 # Asking the room for consent turns a statement into a proposal.
 CONSENT = re.compile(
-    r"(?i)(?:objections?|concerns?|sounds? (?:good|ok(?:ay)?)|ok(?:ay)? (?:with|for) (?:everyone|everybody|all)|"
+    r"(?i)(?:objections?|einwände|bedenken|objeciones|obiezioni|d'accord|einverstanden|concerns?|sounds? (?:good|ok(?:ay)?)|ok(?:ay)? (?:with|for) (?:everyone|everybody|all)|"
     r"agreed|agree|everyone ok|👍)\s*\?"
 )
 AGREEMENT = re.compile(
@@ -51,6 +59,14 @@ SELF_ACTION = re.compile(
     r"(?i)\b(?:i'?ll|i will|i'm going to|i am going to|i can (?:take|own|do|handle|look|check|write|fix|review|"
     r"update|draft|prepare|run)|let me(?! know)|will do|on it|je vais|je m'en occupe|ich werde|ich mache|voy a|"
     r"me encargo|vou|сделаю)\b"
+)
+# An intention, not a commitment: "I'll try to watch that when I get the time", "maybe I'll look at it".
+VAGUE = re.compile(
+    r"(?i)\b(?:try(?:ing)? (?:to|and)|maybe|might|perhaps|probably|possibly|hopefully|some ?day|at some point|"
+    r"eventually|one day|(?:if|when|once) i (?:get|have|find)(?: the| some)? (?:time|chance|a minute)|"
+    r"if i remember|i'?ll see|i'?ll think|i guess|i'?ll be (?!done\b)|i'?ll never|"
+    r"peut-être|essayer|quand j'aurai le temps|un jour|vielleicht|versuchen|irgendwann|wenn ich zeit habe|"
+    r"quizás|quizá|tal vez|intentar\w*|cuando tenga tiempo|algún día|forse|magari)\b"
 )
 REQUEST = re.compile(
     r"(?i)\b(?:can you|could you|would you|will you|can someone|could someone|can anyone|could anyone|"
@@ -83,6 +99,15 @@ SOCIAL = re.compile(
     r"life|your (?:day|weekend))|what'?s up|sup|wassup|you there|everyone (?:here|ready)|ready|right|"
     r"makes? sense|got it|ok(?:ay)?|really|seriously|huh|eh|lol|who knows|isn'?t it|sounds good|"
     r"ça va|como estás|wie geht'?s|come va)\b[^?]{0,40}\?"
+)
+# Questions nobody is asked: to oneself, rhetorical, or exclaimed ("why did I do that?", "who cares?").
+RHETORICAL = re.compile(
+    r"(?i)(?:\b(?:why|how|what) (?:did|do|was|am|have|would) i\b|\bwhat was i\b|\bam i the only one\b|"
+    r"\bwho (?:cares|knows|does that|even)\b|\bwhy would (?:anyone|you|someone)\b|\bwhat could (?:possibly )?go wrong\b|"
+    r"\bcan you believe\b|\bguess what\b|\bwhy not\b|\bisn'?t (?:it|that) (?:great|funny|wild|crazy)\b|"
+    r"\bwho would have thought\b|\bright\?$|"
+    r"\bpourquoi (?:j'ai|ai-je)\b|\bqui s'en soucie\b|\bwarum habe ich\b|\bwen interessiert\b|"
+    r"\bpor qué (?:hice|lo hice)\b|\ba quién le importa\b)"
 )
 TOPIC = re.compile(
     r"(?i)^\W*(?:(?:morning|hi|hello|hey)\b[^.!:]*[.!:]\s*)?(?:agenda|next(?:\s+(?:up|topic|item))?\s*:|topic\s*:|"
@@ -250,6 +275,24 @@ class Names:
             if "@" + name in sentence:
                 return name
         return None
+
+
+_QUOTE_LINE = re.compile(r"(?m)^> .*(?:\n|$)")
+
+
+def asked_of_channel(text: str) -> bool:
+    """The message asks the channel something: a question of its own (not in a quote, code or a link) that
+    is neither a formula, rhetorical, nor said in jest."""
+    if JOKE.search(text):
+        return False
+    if text.startswith("> ") or "\n> " in text:
+        text = _QUOTE_LINE.sub("", text)
+    if "```" in text:
+        text = CODE_BLOCK.sub(" ", text)
+    if "://" in text:
+        text = URLS.sub(" ", text)
+    asked = [s for s in sentences(text) if is_question_sentence(s)]
+    return any(not SOCIAL.search(s) and not RHETORICAL.search(s) for s in asked)
 
 
 def strip_opener(sentence: str) -> str:

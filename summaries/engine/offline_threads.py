@@ -60,6 +60,10 @@ def _decision_kind(message: PreparedMessage, names: cues.Names, bits: int) -> tu
         return None  # the common case
     said = cues.sentences(text)
     statements = [s for s in said if not cues.is_question_sentence(s)]
+    # Said in jest ("God bless whoever decided ...", "we should rewrite it in Rust haha"), nothing is decided,
+    # whoever answers "ok".
+    if cues.JOKE.search(text):
+        return None
     if any(cues.EXPLICIT_DECISION.search(s) for s in statements) and not cues.NOT_DECIDED.search(text):
         return "explicit", cues.statement_text(text)
     if statements and cues.CONCLUSION.search(statements[0]) and len(cues.content_words(statements[0])) >= 3:
@@ -156,7 +160,8 @@ def _own_commitment(message: PreparedMessage, bits: int) -> str | None:
     for sentence in cues.sentences(message.text):
         if not cues.is_question_sentence(sentence) and cues.SELF_ACTION.search(sentence):
             for clause in cues.clauses(sentence):
-                if cues.SELF_ACTION.search(clause):
+                # "I'll try to watch that when I get the time" is an intention, not a commitment.
+                if cues.SELF_ACTION.search(clause) and not cues.VAGUE.search(clause):
                     return cues.strip_opener(clause)
     return None
 
@@ -205,12 +210,16 @@ def find_actions(messages: Sequence[PreparedMessage], names: cues.Names, bits: S
         owner = None
         if not commitment and flags & cues.REQUESTS:
             for sentence in cues.sentences(text):
-                if cues.REQUEST.search(sentence) and (
-                    message.mentioned_names
-                    or message.reply_to_index is not None
-                    or cues.is_question_sentence(sentence)
-                    or cues.UNASSIGNED.search(sentence)
-                    or names.addressed(sentence, message)
+                if (
+                    cues.REQUEST.search(sentence)
+                    and not cues.VAGUE.search(sentence)
+                    and (
+                        message.mentioned_names
+                        or message.reply_to_index is not None
+                        or cues.is_question_sentence(sentence)
+                        or cues.UNASSIGNED.search(sentence)
+                        or names.addressed(sentence, message)
+                    )
                 ):
                     request = sentence
                     owner = names.addressed(sentence, message)
@@ -221,7 +230,7 @@ def find_actions(messages: Sequence[PreparedMessage], names: cues.Names, bits: S
             _add(found, recent, item, [(commitment, True)])
             continue
         if request is None:
-            if flags & cues.TODOS:
+            if flags & cues.TODOS and not cues.VAGUE.search(text):
                 owner = message.mentioned_names[0] if message.mentioned_names else message.author_name
                 _add(
                     found,
@@ -251,8 +260,8 @@ def find_actions(messages: Sequence[PreparedMessage], names: cues.Names, bits: S
                 if reply:
                     candidates.append((reply, True))
                 break
-        if owner is None and not cues.UNASSIGNED.search(request):
-            continue
+        if owner is None:
+            continue  # an action item needs someone who does it: "can someone ...?" nobody took is not one
         words = frozenset().union(*(cues.content_words(c) for c, _ in candidates))
         weight = 1.0 if len(candidates) > 1 else 0.0
         _add(found, recent, Found(message.index, "", refs, words, owner=owner, weight=weight), candidates)

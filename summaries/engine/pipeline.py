@@ -10,6 +10,7 @@ from summarybot.errors import BudgetExceeded, InvalidInput
 from ..llm.base import ChatProvider
 from .cache import ChunkCache
 from .citations import CitationMap
+from .compact import expand_short_urls
 from .costs import cost_usd, price_for
 from .estimate import Estimate, build_plan, estimate_plan
 from .formats import get_format
@@ -81,6 +82,7 @@ def _result(
         channel_id=conversation.channel_id,
         message_channels=channels,
         prompt_version=PROMPT_VERSION,
+        trimmed=dict(conversation.trimmed),
     )
 
 
@@ -93,6 +95,16 @@ def _with_extracted(draft: Draft, conversation: PreparedConversation, options: S
         ]
     if options.for_member_id is not None and any(section.name == "for_you" for section in fmt.sections):
         draft.sections["for_you"] = _for_member(conversation, options.for_member_id)
+    return draft
+
+
+def _with_full_urls(draft: Draft, conversation: PreparedConversation) -> Draft:
+    """The model saw links in short form (compact.py); where its points repeat one, the URL it stands for."""
+    urls = conversation.short_urls
+    if urls:
+        for items in draft.sections.values():
+            for item in items:
+                item.text = expand_short_urls(item.text, urls)
     return draft
 
 
@@ -204,7 +216,7 @@ async def summarize(
         on_progress=on_progress,
         on_call=on_call,
     )
-    draft = _with_extracted(await summarizer.run(), conversation, options)
+    draft = _with_extracted(_with_full_urls(await summarizer.run(), conversation), conversation, options)
     model = summarizer.model_seen or provider.model or options.model
     # A model the price table does not know (a dated snapshot it lacks) is priced as the one asked for.
     priced = model if price_for(model, options.prices) != (0.0, 0.0) else options.model

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .normalize import PreparedMessage
 
-_URL = re.compile(r"https?://[^\s<>\"'`|]+")
+URL_PATTERN = re.compile(r"https?://[^\s<>\"'`|]+")
 _TRAILING = ".,;:!?*_~"
 
 
@@ -19,7 +19,7 @@ class SharedLink:
     positions: list[int] = field(default_factory=list)
 
 
-def _clean(url: str) -> str:
+def clean_url(url: str) -> str:
     url = url.rstrip(_TRAILING)
     # "(see https://x.org/a)" keeps its closing paren outside; "https://en.wikipedia.org/wiki/A_(b)" keeps it.
     while url and url[-1] in ")]>" and url.count(url[-1]) > url.count({")": "(", "]": "[", ">": "<"}[url[-1]]):
@@ -33,8 +33,8 @@ def extract_links(messages: Sequence[PreparedMessage], *, limit: int = 15, cites
     for message in messages:
         if "://" not in message.text:
             continue
-        for match in _URL.finditer(message.text):
-            url = _clean(match.group())
+        for match in URL_PATTERN.finditer(message.text):
+            url = clean_url(match.group())
             if len(url) <= len("https://"):
                 continue
             link = found.setdefault(url, SharedLink(url))

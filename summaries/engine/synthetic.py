@@ -242,3 +242,277 @@ def synthetic_days(
             offset = (message.created_at - first).total_seconds() / span * usable
             fitted.append(dataclasses.replace(message, created_at=day_start + timedelta(seconds=offset)))
     return fitted
+
+
+# --- channel shapes ---------------------------------------------------------------------------------
+# The developer chat above is short sentences with a few links. Real channels differ exactly where a
+# transcript costs most: many messages carry URLs (often the same ones), some are long technical messages
+# with code and pasted logs, some are links alone, some are not in English. Each shape below mixes those in
+# the proportions of one kind of public channel; the benchmark reports each shape on its own.
+
+_GITHUB_REPOS = ["django/django", "encode/httpx", "pydantic/pydantic", "Rapptz/discord.py", "astral-sh/ruff"]
+_GITHUB_FILES = ["src/core/engine.py", "django/db/models/query.py", "tests/test_client.py", "pyproject.toml"]
+_DOC_LINKS = [
+    "https://docs.python.org/3/library/asyncio-task.html#asyncio.TaskGroup",
+    "https://docs.djangoproject.com/en/5.2/ref/models/querysets/#select-for-update",
+    "https://discordpy.readthedocs.io/en/stable/api.html#discord.Message",
+    "https://stackoverflow.com/questions/63872924/how-to-cancel-an-asyncio-task-from-another-thread",
+    "https://arxiv.org/abs/2310.06825",
+    "https://arxiv.org/pdf/2407.21783v2",
+    "https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.3",
+]
+_MUSIC_LINKS = [
+    "https://www.youtube.com/watch?v={yt}",
+    "https://youtu.be/{yt}?si={si}",
+    "https://open.spotify.com/track/{sp}?si={si}",
+    "https://soundcloud.com/{artist}/{track}",
+    "https://{artist}.bandcamp.com/album/{track}",
+]
+_ARTISTS = ["nightdrive", "lofi-girl", "kaytranada", "boards-of-canada", "floating-points", "aphex-twin"]
+_TRACKS = ["midnight-city", "rain-on-glass", "late-night-tales", "silent-shout", "roygbiv", "xtal"]
+_MUSIC_SHORT = [
+    "this one slaps",
+    "on repeat all week",
+    "the bassline at 2:10 🔥",
+    "anyone been to their live show?",
+    "perfect for coding",
+    "classic",
+    "new album dropped today",
+    "more like this please",
+]
+_LONG_TECH = [
+    "I spent the afternoon on the {component} and I think I finally understand the {bug}: when the {event} "
+    "happens while a request is still in flight, the {component} holds the old connection, so the next "
+    "retry hits the {error} and the whole thing backs off for {num} seconds. The fix is probably to close the "
+    "pool on {event} and let the next request open a fresh one, but that means touching the {tech} config too.",
+    "Quick summary of where we are with the {component}: the {metric} is fine on {env} ({num}ms p50) but "
+    "the {error} shows up about once every {num2} requests, always with {payload}. I can't reproduce it "
+    "locally, which makes me think it's the {tech} version on the servers. Before anyone upgrades, can we "
+    "agree to pin it in the lockfile and rebuild the images?",
+    "Re the {task_noun}: my plan is to split the {component} into two steps, first the {tech} part behind a "
+    "flag, then the cleanup once {name} has checked the {metric} on {env}. That keeps each PR small enough "
+    "to review in one sitting, and we can revert the flag if the {error} comes back.",
+]
+_LOG_LINES = [
+    "{ts} ERROR [{component}] {error} while handling request id={hexid}",
+    "{ts} WARNING [{component}] retrying ({num}/5) after {error}",
+    "{ts} INFO [{component}] connection pool size={num} in_use={num2}",
+    '  File "/app/{file}", line {num}, in {func}',
+    "    result = await self._client.request(method, url, timeout={num})",
+    "{ts} DEBUG [{component}] sql=SELECT * FROM jobs WHERE status = 'queued' LIMIT {num}",
+]
+_FUNCS = ["fetch_page", "handle", "_send", "run_job", "dispatch", "get_or_create"]
+_ESTONIAN = [
+    "Tere! Kas keegi teab, millal {n}. kodutöö tähtaeg on?",
+    "Mul ei tööta {n}. ülesande testid, kas kellelgi teisel on sama probleem?",
+    "Loengu slaidid on nüüd Moodle'is üleval, vaadake {n}. nädala materjale.",
+    "Ma arvan, et viga on selles, et tsükkel algab nullist, mitte ühest.",
+    "Aitäh, nüüd sain aru! Praktikumis seletati seda natuke teistmoodi.",
+    "Kas eksam on arvutiklassis või saab oma sülearvutiga teha?",
+    "Proovisin uuesti ja nüüd läksid kõik testid läbi, probleem oli failinimes.",
+    "Järgmine praktikum toimub neljapäeval kell {n} ruumis {room}.",
+    "Kas keegi tahaks koos rühmatööd teha? Mul on veel üks koht vaba.",
+    "Õppejõud ütles, et hilinenud tööde eest võetakse {n} punkti maha.",
+    "See ülesanne oli päris keeruline, eriti rekursiooni osa.",
+    "Kodutöö esitamise link ei avane, kas see on ainult minul nii?",
+]
+_ESTONIAN_SHORT = ["aitäh!", "jah", "ei", "ok", "sama siin", "👍", "lahe", "mina ka"]
+_COURSE_LINKS = [
+    "https://moodle.ut.ee/course/view.php?id=1234",
+    "https://courses.cs.ut.ee/2024/programmeerimine/fall/Main/Praktikum{n}",
+    "https://docs.python.org/3/tutorial/controlflow.html",
+]
+
+# name -> what the shape is modelled on; `shaped_conversation` builds each.
+SHAPES = {
+    "developer": "the developer chat above: short sentences, 4% links, 1% code",
+    "github": "a developer channel full of GitHub links: ~50% with URLs, many repeated, code, logs, quotes",
+    "links": "a music channel: ~60% link-only messages, repeated links, short comments",
+    "technical": "long technical messages, code blocks and pasted logs, ~30% with URLs, replies quoting",
+    "research": "a research discussion: long messages, paper and doc links (~35%), quotes of earlier messages",
+    "estonian": "an Estonian course channel: non-English text, course links (~30%), short replies",
+}
+
+
+def _token(rng: random.Random, length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+def _github_url(rng: random.Random) -> str:
+    repo = rng.choice(_GITHUB_REPOS)
+    kind = rng.random()
+    if kind < 0.4:
+        return f"https://github.com/{repo}/pull/{rng.randint(100, 19999)}"
+    if kind < 0.7:
+        return f"https://github.com/{repo}/issues/{rng.randint(100, 19999)}"
+    if kind < 0.9:
+        sha = _token(rng, 40, "0123456789abcdef")
+        start = rng.randint(10, 900)
+        return (
+            f"https://github.com/{repo}/blob/{sha}/{rng.choice(_GITHUB_FILES)}#L{start}-L{start + rng.randint(3, 40)}"
+        )
+    return f"https://github.com/{repo}/commit/{_token(rng, 40, '0123456789abcdef')}"
+
+
+def _music_url(rng: random.Random) -> str:
+    return rng.choice(_MUSIC_LINKS).format(
+        yt=_token(rng, 11, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"),
+        si=_token(rng, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+        sp=_token(rng, 22, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+        artist=rng.choice(_ARTISTS),
+        track=rng.choice(_TRACKS),
+    )
+
+
+def _fill(rng: random.Random, template: str) -> str:
+    values = {slot: rng.choice(options) for slot, options in _SLOTS.items()}
+    values.update(num=str(rng.randint(2, 990)), num2=str(rng.randint(2, 990)))
+    return template.format(**values)
+
+
+def _log_block(rng: random.Random, lines: int, *, fenced: bool) -> str:
+    stamp = _START + timedelta(seconds=rng.randint(0, 86_400))
+    out = []
+    for n in range(lines):
+        line = rng.choice(_LOG_LINES).format(
+            ts=(stamp + timedelta(milliseconds=37 * n)).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3],
+            component=rng.choice(_SLOTS["component"]),
+            error=rng.choice(_SLOTS["error"]),
+            hexid=_token(rng, 12, "0123456789abcdef"),
+            num=rng.randint(1, 500),
+            num2=rng.randint(1, 500),
+            file=rng.choice(_GITHUB_FILES),
+            func=rng.choice(_FUNCS),
+        )
+        out.append(line)
+    body = "\n".join(out)
+    return f"```\n{body}\n```" if fenced else body
+
+
+def _code_block(rng: random.Random, lines: int) -> str:
+    body = [f"async def {rng.choice(_FUNCS)}(self, page: int) -> list[dict]:"]
+    for n in range(lines - 1):
+        body.append(
+            f"    value_{n} = await self.client.get(f'/items?page={{page}}&n={n}', timeout={rng.randint(1, 30)})"
+        )
+    return "```py\n" + "\n".join(body) + "\n```"
+
+
+def _shape_content(shape: str, rng: random.Random, seen_urls: list[str]) -> str:
+    """One message's text in the given shape. `seen_urls` is the channel's links so far: shared again often."""
+
+    def url(make: object) -> str:
+        if seen_urls and rng.random() < 0.3:
+            return rng.choice(seen_urls[-40:])
+        fresh = make(rng)  # type: ignore[operator]
+        seen_urls.append(fresh)
+        return fresh
+
+    roll = rng.random()
+    if shape == "github":
+        if roll < 0.15:
+            return url(_github_url)  # a link alone
+        if roll < 0.45:
+            return f"{_sentence(rng)} {url(_github_url)}"
+        if roll < 0.55:
+            return f"{_fill(rng, rng.choice(_LONG_TECH))} see {url(_github_url)} and {url(_github_url)}"
+        if roll < 0.62:
+            return f"{_sentence(rng)}\n{_code_block(rng, rng.randint(4, 30))}"
+        if roll < 0.68:
+            return f"getting this on {rng.choice(_SLOTS['env'])}:\n{_log_block(rng, rng.randint(6, 60), fenced=True)}"
+        if roll < 0.85:
+            return rng.choice(_SHORT)
+        return _sentence(rng)
+    if shape == "links":
+        if roll < 0.55:
+            return url(_music_url)
+        if roll < 0.62:
+            return f"{rng.choice(_MUSIC_SHORT)} {url(_music_url)}"
+        if roll < 0.85:
+            return rng.choice(_MUSIC_SHORT)
+        return rng.choice(_SHORT)
+    if shape == "technical":
+        if roll < 0.25:
+            text = _fill(rng, rng.choice(_LONG_TECH))
+            return f"{text} (details in {url(_github_url)})" if rng.random() < 0.4 else text
+        if roll < 0.4:
+            return f"{_sentence(rng)}\n{_code_block(rng, rng.randint(6, 40))}"
+        if roll < 0.52:
+            return f"{_sentence(rng)}:\n{_log_block(rng, rng.randint(10, 80), fenced=rng.random() < 0.5)}"
+        if roll < 0.75:
+            link = url(lambda r: r.choice([_github_url(r), r.choice(_DOC_LINKS)]))
+            return f"{_sentence(rng)} {link}"
+        if roll < 0.85:
+            return rng.choice(_SHORT)
+        return _sentence(rng)
+    if shape == "research":
+        if roll < 0.3:
+            return _fill(rng, rng.choice(_LONG_TECH))
+        if roll < 0.6:
+            return f"{_sentence(rng)} {url(lambda r: r.choice(_DOC_LINKS))}"
+        if roll < 0.65:
+            return url(lambda r: r.choice(_DOC_LINKS))
+        if roll < 0.8:
+            return " ".join(_sentence(rng) for _ in range(2))
+        return rng.choice(_SHORT)
+    if shape == "estonian":
+        sentence = rng.choice(_ESTONIAN).format(n=rng.randint(1, 14), room=rng.randint(100, 420))
+        if roll < 0.2:
+            return f"{sentence} {url(lambda r: r.choice(_COURSE_LINKS).format(n=r.randint(1, 14)))}"
+        if roll < 0.3:
+            return url(lambda r: r.choice(_COURSE_LINKS).format(n=r.randint(1, 14)))
+        if roll < 0.55:
+            return rng.choice(_ESTONIAN_SHORT)
+        if roll < 0.7:
+            second = rng.choice(_ESTONIAN).format(n=rng.randint(1, 14), room=rng.randint(100, 420))
+            return f"{sentence} {second}"
+        return sentence
+    raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
+
+
+def _quote_of(text: str) -> str:
+    """The first line of a message as a Discord quote (what the reply button's "quote" pastes)."""
+    first = text.split("\n", 1)[0]
+    return "> " + first
+
+
+def shaped_conversation(shape: str, count: int, *, seed: int = 7, authors: int = 12) -> list[ChatMessage]:
+    """A conversation in one of the SHAPES (the "developer" shape is `synthetic_conversation` itself)."""
+    if shape == "developer":
+        return synthetic_conversation(count, seed=seed, authors=authors)
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
+    rng = random.Random(f"{shape}:{seed}")
+    people = [
+        Author(id=10_000 + i, name=name, display_name=display)
+        for i, (name, display) in enumerate(_NAMES[: max(2, min(authors, len(_NAMES)))])
+    ]
+    messages: list[ChatMessage] = []
+    seen_urls: list[str] = []
+    when = _START
+    quoting = shape in ("github", "technical", "research")
+    for index in range(count):
+        when += timedelta(
+            seconds=rng.choice((5, 10, 20, 45, 60, 120)) if rng.random() > 0.01 else rng.randint(1800, 30000)
+        )
+        content = _shape_content(shape, rng, seen_urls)
+        reply_to = None
+        if messages and rng.random() < 0.15:
+            parent = messages[max(0, len(messages) - rng.randint(1, 8))]
+            reply_to = parent.id
+            if quoting and rng.random() < 0.4 and len(parent.content) > 20:
+                content = f"{_quote_of(parent.content)}\n{content}"
+        messages.append(
+            ChatMessage(
+                id=message_id(index),
+                channel_id=CHANNEL_ID,
+                guild_id=GUILD_ID,
+                author=rng.choice(people),
+                created_at=when,
+                content=content,
+                kind="reply" if reply_to else "default",
+                reply_to=reply_to,
+                reactions=rng.choice((0, 0, 0, 0, 1, 2, 5)),
+            )
+        )
+    return messages

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from .citations import inline_ref_for, ref_for
+from .compact import chunk_texts
 from .normalize import PreparedMessage
 from .tokens import TokenCounter
 
@@ -157,14 +158,15 @@ def header(start: datetime) -> str:
 
 
 def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str:
-    """The transcript of consecutive messages, with its own alias legend."""
+    """The transcript of consecutive messages, with its own alias legend: each message's `shown` text
+    (links short, long blocks cut), repeats within the chunk written once (compact.chunk_texts)."""
     if not messages:
         return ""
     aliases: dict[int, str] = {}
     names: list[str] = []
     lines: list[str] = []
     previous: PreparedMessage | None = None
-    for message in messages:
+    for message, text in zip(messages, chunk_texts(messages), strict=True):
         alias = aliases.get(message.author_id)
         if alias is None:
             alias = aliases[message.author_id] = alias_for(len(aliases))
@@ -177,7 +179,7 @@ def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str
         if message.reply_to_index is not None:
             parts.append(" ^" + ref_for(message.reply_to_index))
         parts.append(": ")
-        parts.append(escape_text(message.text))
+        parts.append(escape_text(text))
         lines.append("".join(parts))
         previous = message
     return header(messages[0].created_at) + LEGEND_SEPARATOR.join(names) + "\n" + "\n".join(lines)

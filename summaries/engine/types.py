@@ -194,6 +194,9 @@ class SummaryResult:
     # Only cited messages living in another channel than `channel_id` (threads): message id -> channel id.
     message_channels: dict[int, int] = field(default_factory=dict)
     prompt_version: str = ""
+    # What the model's transcript left out of long code blocks and pasted logs (head and tail kept):
+    # {"blocks": n, "lines": n}, empty when nothing was cut.
+    trimmed: dict[str, int] = field(default_factory=dict)
 
     def section(self, name: str) -> list[SummaryItem]:
         return [item for item in self.items if item.section == name]
@@ -222,6 +225,7 @@ class SummaryResult:
             "channel_id": self.channel_id,
             "message_channels": {str(k): v for k, v in self.message_channels.items()},
             "prompt_version": self.prompt_version,
+            "trimmed": dict(self.trimmed),
         }
 
     @classmethod
@@ -246,4 +250,5 @@ class SummaryResult:
             channel_id=int(channel_id) if channel_id is not None else None,
             message_channels={int(k): int(v) for k, v in data.get("message_channels", {}).items()},
             prompt_version=str(data.get("prompt_version", "")),
+            trimmed={str(k): int(v) for k, v in data.get("trimmed", {}).items()},
         )

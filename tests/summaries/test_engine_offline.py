@@ -8,6 +8,7 @@ from summaries.engine.formats import FORMATS
 from summaries.engine.options import SummaryOptions
 from summaries.engine.pipeline import summarize
 from summaries.engine.synthetic import make_message, message_id, synthetic_conversation
+from summaries.engine.synthetic_planted import planted_conversation
 from summaries.engine.types import SummaryResult
 
 ALICE, BOB, CAROL, DAVE = (1, "Alice"), (2, "Bob"), (3, "Carol"), (4, "Dave")
@@ -327,3 +328,90 @@ async def test_fifty_thousand_messages_summarize_offline_with_bounded_sections()
         assert 1 <= len(items) <= 12
         assert all(item.message_ids and set(item.message_ids) <= ids for item in items)
     assert all(item.owner for item in result.section("action_items"))
+
+
+# --- what real chat files wrongly: jokes, vague intentions, questions nobody is asked (issue 15) --------
+
+
+@pytest.mark.parametrize(
+    "joke",
+    [
+        "God bless whoever decided to put spaces between words",
+        "whoever decided this font was readable owes me new glasses lol",
+        "we decided to never sleep again haha",
+        "Dieu bénisse celui qui a décidé de mettre des espaces entre les mots",
+        "Gott segne den, der entschieden hat, Leerzeichen zwischen Wörter zu setzen",
+        "Bendito sea quien decidió poner espacios entre las palabras",
+        "Decided: pizza is a vegetable 😂",
+    ],
+)
+async def test_a_joke_with_a_decision_word_is_not_a_decision(joke: str) -> None:
+    messages = chat((TOM, "The staging numbers look fine to me."), (MAYA, joke), (LIN, "The build is green again."))
+    assert cited(await run(messages), "decisions") == []
+
+
+@pytest.mark.parametrize(
+    "vague",
+    [
+        "I'll try to watch that when I get the time",
+        "Maybe I'll look into the flaky test at some point",
+        "I'll probably read the RFC eventually",
+        "I'll see if I can find the old config",
+        "Je vais peut-être regarder ça quand j'aurai le temps",
+        "Ich werde vielleicht irgendwann die Doku lesen",
+        "Voy a intentar verlo cuando tenga tiempo",
+    ],
+)
+async def test_a_vague_intention_is_not_an_action_item(vague: str) -> None:
+    messages = chat((TOM, "The new talk on async Rust is online."), (MAYA, vague), (LIN, "The build is green again."))
+    assert cited(await run(messages), "action_items") == []
+
+
+async def test_a_concrete_commitment_is_still_an_action_item_with_its_owner() -> None:
+    messages = chat((TOM, "The login test is flaky again."), (MAYA, "I'll fix the login test tomorrow morning."))
+    items = (await run(messages)).section("action_items")
+    assert [(item.owner, item.message_ids) for item in items] == [("Maya", [message_id(1)])]
+
+
+async def test_a_request_nobody_took_has_no_owner_and_is_not_an_action_item() -> None:
+    messages = chat(
+        (TOM, "Can someone update the runbook for the new deploy?"),
+        (LIN, "The dashboard is slow again today."),
+        (SAM, "Lunch at noon, as usual."),
+    )
+    assert cited(await run(messages), "action_items") == []
+
+
+@pytest.mark.parametrize(
+    "not_asked",
+    [
+        "Why did I ever agree to write this in Perl?",
+        "Who cares about IE11 anymore?",
+        "What could possibly go wrong?",
+        "Am I the only one who reads the changelog?",
+        "is this a bug or a feature lol?",
+        "> does anyone know the staging password?\nfound it in the vault, never mind",
+        "Pourquoi j'ai accepté de faire ça?",
+        "Warum habe ich das nur gemacht?",
+    ],
+)
+async def test_a_question_not_asked_of_the_channel_is_not_open(not_asked: str) -> None:
+    messages = chat((TOM, "Deploy finished."), (MAYA, not_asked), step=120)
+    assert cited(await run(messages), "open_questions") == []
+
+
+async def test_a_real_question_nobody_answered_is_still_open() -> None:
+    messages = chat((TOM, "Deploy finished."), (MAYA, "Does anyone know who owns the billing cron job?"), step=120)
+    assert cited(await run(messages), "open_questions") == [message_id(1)]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de"])
+async def test_planted_items_are_found_and_look_alikes_are_not(language: str) -> None:
+    planted = planted_conversation(300, language, seed=11)
+    result = await run(planted.messages, format="structured")
+    for section, groups in planted.sections.items():
+        items = result.section(section)
+        right = [item for item in items if any(set(item.message_ids) & group for group in groups)]
+        assert len(right) >= 0.9 * len(items), section
+    cited_decisions = {i for item in result.section("decisions") for i in item.message_ids}
+    assert sum(1 for group in planted.sections["decisions"] if group & cited_decisions) >= 9

@@ -99,12 +99,16 @@ def test_without_a_silence_chunks_are_cut_where_the_budget_runs_out() -> None:
     assert all(c.tokens <= 45 for c in chunks)
 
 
-def test_an_overlong_message_is_truncated_to_fit() -> None:
+def test_an_overlong_message_is_truncated_to_fit_in_the_transcript_only() -> None:
     options = SummaryOptions(context_tokens=8_000, max_output_tokens=500, max_message_tokens=300)
-    messages = [make_message(0, "lorem ipsum " * 3000), make_message(1, "short")]
+    long_text = "lorem ipsum " * 3000 + "https://example.com/at-the-end"
+    messages = [make_message(0, long_text), make_message(1, "short")]
     plan = build_plan(prepare(messages, options), options, context_tokens=None)
-    assert plan.conversation.messages[0].tokens <= 300
-    assert plan.conversation.messages[0].text.endswith("…[truncated]")
+    message = plan.conversation.messages[0]
+    assert message.tokens <= 300
+    assert message.shown.endswith("…[truncated]")
+    # The text itself stays whole: the links section still finds the URL the transcript cut off.
+    assert message.text == long_text.strip()
 
 
 def test_split_chunk_prefers_a_silence_in_the_middle_half() -> None:
