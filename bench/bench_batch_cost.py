@@ -26,23 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _django import setup_django  # noqa: E402
 from _docs import write_section as write_doc_section  # noqa: E402  (bench/ is the script directory)
 
 MODEL = "gpt-4o-mini"
-
-
-def setup_django(db_path: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "summarybot.settings"
-    os.environ.setdefault("DJANGO_DEBUG", "true")
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 @dataclass
