@@ -63,6 +63,10 @@ class Config:
     discord_api_base_url: str
     discord_gateway_url: str
     discord_dev_guild_id: int | None
+    discord_oauth_base_url: str
+    discord_client_id: str
+    discord_client_secret: str
+    dashboard_permission_cache_seconds: int
     shard_count: int | None
     shard_ids: list[int] | None
     openai_api_key: str
@@ -288,6 +292,12 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
             f"({q_timeout}): raise Q_TIMEOUT to wait longer for batches"
         )
 
+    # Dashboard login: both or neither (without them the dashboard says login is unavailable).
+    client_id = env.str("DISCORD_CLIENT_ID", default="").strip()
+    client_secret = env.str("DISCORD_CLIENT_SECRET", default="").strip()
+    if bool(client_id) != bool(client_secret):
+        raise ConfigError("DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET go together: set both (or neither)")
+
     return Config(
         debug=debug,
         secret_key=secret_key,
@@ -313,6 +323,12 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         discord_api_base_url=_url(env, "DISCORD_API_BASE_URL", "https://discord.com/api/v10", ("http", "https")),
         discord_gateway_url=_url(env, "DISCORD_GATEWAY_URL", "wss://gateway.discord.gg", ("ws", "wss")),
         discord_dev_guild_id=_optional_int(env, "DISCORD_DEV_GUILD_ID"),
+        discord_oauth_base_url=_url(env, "DISCORD_OAUTH_BASE_URL", "https://discord.com", ("http", "https")),
+        discord_client_id=client_id,
+        discord_client_secret=client_secret,
+        dashboard_permission_cache_seconds=_positive_int(
+            env, "DASHBOARD_PERMISSION_CACHE_SECONDS", 180, minimum=0, maximum=3600
+        ),
         shard_count=shard_count,
         shard_ids=shard_ids,
         openai_api_key=env.str("OPENAI_API_KEY", default="").strip(),

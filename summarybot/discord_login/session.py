@@ -1,0 +1,40 @@
+"""The logged-in user's Discord access token, kept encrypted in their session (and nowhere else).
+
+It lives as long as the session: logging out (or the session expiring) forgets it. The dashboard uses it
+to ask Discord which servers the user may manage, with the scopes the user granted (identify, guilds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+from summarybot.crypto import DecryptionFailed, decrypt, encrypt
+
+_KEY = "discord_oauth"
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordIdentity:
+    user_id: int
+    access_token: str
+
+
+def identity_remember(request: HttpRequest, *, user_id: int, access_token: str) -> None:
+    request.session[_KEY] = {"user_id": str(user_id), "token": encrypt(access_token)}
+
+
+def identity_get(request: HttpRequest) -> DiscordIdentity | None:
+    """The Discord user and token of this session, or None (not logged in with Discord)."""
+    data = request.session.get(_KEY)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return DiscordIdentity(user_id=int(data["user_id"]), access_token=decrypt(data["token"]))
+    except (KeyError, TypeError, ValueError, DecryptionFailed):
+        return None
+
+
+def identity_forget(request: HttpRequest) -> None:
+    request.session.pop(_KEY, None)
