@@ -4,6 +4,7 @@ from django.urls import path
 
 from guilds import views as guild_views
 from summaries import views as summary_views
+from webhooks import views as webhook_views
 
 urlpatterns = [
     path("", guild_views.home, name="dashboard-home"),
@@ -15,5 +16,17 @@ urlpatterns = [
         "servers/<int:guild_id>/channels/<int:channel_id>/",
         guild_views.channel_switch,
         name="dashboard-channel-switch",
+    ),
+    path("servers/<int:guild_id>/schedules/", summary_views.schedules, name="dashboard-schedules"),
+    path(
+        "servers/<int:guild_id>/schedules/<int:schedule_id>/<slug:action>/",
+        summary_views.schedule_action,
+        name="dashboard-schedule-action",
+    ),
+    path("servers/<int:guild_id>/api-keys/", webhook_views.api_keys, name="dashboard-api-keys"),
+    path(
+        "servers/<int:guild_id>/api-keys/<str:prefix>/revoke/",
+        webhook_views.api_key_revoke_view,
+        name="dashboard-api-key-revoke",
     ),
 ]

@@ -24,6 +24,14 @@ def api_key_get_by_prefix(*, prefix: str) -> ApiKey:
     return api_key
 
 
+def api_key_of_guild(*, guild_id: int, prefix: str) -> ApiKey:
+    """One of the guild's keys; another guild's key looks exactly like a missing one."""
+    api_key = ApiKey.objects.filter(guild_id=guild_id, prefix=prefix.strip()).first()
+    if api_key is None:
+        raise NotFound("No such API key in this server.")
+    return api_key
+
+
 def inbound_secret_list(*, guild_id: int) -> QuerySet[InboundSecret]:
     """A guild's inbound secrets, newest first, revoked ones included."""
     return InboundSecret.objects.filter(guild_id=guild_id).order_by("-created_at", "-pk")

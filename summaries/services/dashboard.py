@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from guilds.models import Channel, Guild
 from summaries.models import Schedule
-from summaries.selectors import api_status, api_summaries
+from summaries.selectors import api_status, api_summaries, schedule_scope_label, schedules_for_guild
 from summaries.services.usage import MonthUsage, usage_this_month
 
 OVERVIEW_RECENT = 15
@@ -82,3 +82,38 @@ def dashboard_overview(*, guild: Guild) -> Overview:
             Schedule.objects.filter(guild=guild, enabled=False).exclude(paused_reason="").order_by("name", "pk")[:10]
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    id: int
+    name: str
+    scope: str
+    frequency: str
+    time_of_day: str
+    timezone: str
+    enabled: bool
+    paused_reason: str
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    consecutive_failures: int
+
+
+def dashboard_schedules(*, guild: Guild) -> list[ScheduleRow]:
+    """The schedules page: each of the guild's schedules with its readable scope and state."""
+    return [
+        ScheduleRow(
+            id=s.pk,
+            name=s.name,
+            scope=schedule_scope_label(s),
+            frequency=s.get_frequency_display(),
+            time_of_day=s.time_of_day.strftime("%H:%M") if s.time_of_day else "",
+            timezone=s.timezone,
+            enabled=s.enabled,
+            paused_reason=s.paused_reason,
+            next_run_at=s.next_run_at,
+            last_run_at=s.last_run_at,
+            consecutive_failures=s.consecutive_failures,
+        )
+        for s in schedules_for_guild(guild_id=guild.id)
+    ]
