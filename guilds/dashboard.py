@@ -54,7 +54,8 @@ def guild_page(view: GuildView) -> GuildView:
     def wrapper(request: HttpRequest, guild_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
         identity = discord_identity(request)
         if identity is None:
-            return login_again(request) if request.user.is_authenticated else redirect_to_login(request.get_full_path())
+            # Anonymous, or an operator logged in to the admin: Discord's login, without ending their session.
+            return redirect_to_login(request.get_full_path())
         try:
             guild: Guild = managed_guild_get(
                 user_id=identity.user_id, access_token=identity.access_token, guild_id=guild_id

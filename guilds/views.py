@@ -53,7 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The server picker: servers the user may manage, with the bot or an invite link."""
     identity = discord_identity(request)
     if identity is None:
-        return login_again(request) if request.user.is_authenticated else redirect("dashboard-login")
+        return redirect("dashboard-login")
     if request.GET.get("refresh"):
         user_guilds_forget(user_id=identity.user_id)
     try:

@@ -125,5 +125,7 @@ def test_password_signup_is_closed(client: Client) -> None:
 def test_a_session_without_a_discord_login_has_no_identity(client: Client, admin_user) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_user)
     assert client.get("/")["Location"].startswith("/login/")
+    assert client.get("/servers/1/")["Location"].startswith("/login/")
+    assert client.get("/admin/").status_code == 200  # the operator's session goes on
     request = type("R", (), {"session": client.session})()
     assert identity_get(request) is None  # type: ignore[arg-type]

@@ -227,6 +227,7 @@ def test_bad_settings_are_refused_and_nothing_changes(
     resp = manager_client.post(f"/servers/{server.guild.id}/settings/", _settings_form(server.guild, **{**good, field: value}))
     assert resp.status_code == 400
     assert message in resp.content.decode()
+    assert "sk with spaces" not in resp.content.decode()  # a refused key is not echoed either
     after = Guild.objects.get(pk=server.guild.id)
     assert after.opt_out_marker == before.opt_out_marker
     assert after.updated_at == before.updated_at
