@@ -129,3 +129,15 @@ def test_a_session_without_a_discord_login_has_no_identity(client: Client, admin
     assert client.get("/admin/").status_code == 200  # the operator's session goes on
     request = type("R", (), {"session": client.session})()
     assert identity_get(request) is None  # type: ignore[arg-type]
+
+
+def test_logging_in_as_someone_else_in_the_same_browser_keeps_only_their_token(
+    client: Client, oauth_discord: FakeDiscord, server: Server
+) -> None:
+    log_in(client, oauth_discord, server.manager)
+    log_in(client, oauth_discord, server.member)
+    request = type("R", (), {"session": client.session})()
+    identity = identity_get(request)  # type: ignore[arg-type]
+    assert identity is not None and identity.user_id == server.member.id
+    assert oauth_discord.oauth_tokens[identity.access_token].user_id == server.member.id
+    assert client.get(f"/servers/{server.guild.id}/").status_code == 403  # the member's rights, not the manager's
