@@ -10,7 +10,13 @@ from decimal import Decimal
 
 from guilds.models import Channel, Guild
 from summaries.models import Schedule
-from summaries.selectors import api_status, api_summaries, schedule_scope_label, schedules_for_guild
+from summaries.selectors import (
+    api_status,
+    api_summaries,
+    schedule_channel_names,
+    schedule_scope_label,
+    schedules_for_guild,
+)
 from summaries.services.usage import MonthUsage, usage_this_month
 
 OVERVIEW_RECENT = 15
@@ -101,11 +107,13 @@ class ScheduleRow:
 
 def dashboard_schedules(*, guild: Guild) -> list[ScheduleRow]:
     """The schedules page: each of the guild's schedules with its readable scope and state."""
+    schedules = list(schedules_for_guild(guild_id=guild.id))
+    names = schedule_channel_names(schedules)
     return [
         ScheduleRow(
             id=s.pk,
             name=s.name,
-            scope=schedule_scope_label(s),
+            scope=schedule_scope_label(s, names),
             frequency=s.get_frequency_display(),
             time_of_day=s.time_of_day.strftime("%H:%M") if s.time_of_day else "",
             timezone=s.timezone,
@@ -115,5 +123,5 @@ def dashboard_schedules(*, guild: Guild) -> list[ScheduleRow]:
             last_run_at=s.last_run_at,
             consecutive_failures=s.consecutive_failures,
         )
-        for s in schedules_for_guild(guild_id=guild.id)
+        for s in schedules
     ]
