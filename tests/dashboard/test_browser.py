@@ -3,12 +3,15 @@ channels on the dashboard, against a live server."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from guilds.models import Channel
 from tests.dashboard.conftest import make_server, point_settings_at
+from tests.factories import SummaryJobFactory
 from tests.fakes.discord import FakeDiscord
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements/dev.txt)")
@@ -29,6 +32,10 @@ def test_log_in_through_discord_and_switch_channels(live_server, discord_setting
     server = make_server(fake, "Alpha")
     fake.oauth_login_as(server.manager)
     general, secret = server.general.id, server.secret.id
+    SummaryJobFactory(guild=server.guild, channel_id=general, status="done", format="structured")
+    SummaryJobFactory(guild=server.guild, channel_id=general, status="failed", error_message="The LLM timed out.")
+    # DASHBOARD_SCREENSHOTS=docs/screenshots refreshes the README's pictures; otherwise they go to tmp_path.
+    shots = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or tmp_path)
 
     # Playwright's sync API keeps an event loop in this thread: the ORM is used only before and after it.
     with playwright_sync.sync_playwright() as pw:
@@ -40,8 +47,10 @@ def test_log_in_through_discord_and_switch_channels(live_server, discord_setting
             page.get_by_role("button", name="Log in with Discord").click()
             page.wait_for_url(f"{live_server.url}/")
             playwright_sync.expect(page.get_by_text("Alpha", exact=True)).to_be_visible()
+            page.screenshot(path=str(shots / "servers.png"))
 
             page.get_by_role("link", name="Configure").click()
+            page.screenshot(path=str(shots / "overview.png"), full_page=True)
             page.get_by_role("link", name="Channels").click()
             row = page.locator(f"#channel-{general}")
             playwright_sync.expect(row).to_have_attribute("data-state", "on")
@@ -54,9 +63,9 @@ def test_log_in_through_discord_and_switch_channels(live_server, discord_setting
             playwright_sync.expect(page.get_by_role("heading", name="Turn on a private channel?")).to_be_visible()
             page.get_by_role("button", name="Turn on summaries").click()
             playwright_sync.expect(page.locator(f"#channel-{secret}")).to_have_attribute("data-state", "on")
-            page.screenshot(path=str(tmp_path / "channels.png"), full_page=True)
+            page.screenshot(path=str(shots / "channels.png"))
             page.get_by_role("link", name="Settings").click()
-            page.screenshot(path=str(tmp_path / "settings.png"), full_page=True)
+            page.screenshot(path=str(shots / "settings.png"), full_page=True)
         finally:
             browser.close()
 
