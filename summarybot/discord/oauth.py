@@ -68,6 +68,22 @@ def user_guilds_fetch(*, access_token: str) -> list[UserGuild]:
         raise DiscordError(f"Discord sent an unreadable server list: {type(exc).__name__}") from None
 
 
+def user_token_revoke(*, access_token: str) -> None:
+    """Tell Discord to forget the user's token (at logout), as the OAuth2 client it was issued to."""
+    url = f"{settings.DISCORD_API_BASE_URL}/oauth2/token/revoke"
+    try:
+        with httpx2.Client(timeout=TIMEOUT, trust_env=False) as client:
+            resp = client.post(
+                url,
+                data={"token": access_token, "token_type_hint": "access_token"},
+                auth=(settings.DISCORD_CLIENT_ID, settings.DISCORD_CLIENT_SECRET),
+            )
+    except httpx2.HTTPError as exc:
+        raise DiscordUnavailable(f"Discord could not be reached: {type(exc).__name__}") from None
+    if resp.status_code != 200:
+        raise DiscordError(f"Discord answered {resp.status_code} to the token revocation", status=resp.status_code)
+
+
 def _float(value: str | None) -> float | None:
     try:
         return float(value) if value else None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -7,7 +8,12 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 
-from .session import identity_remember
+from summarybot.discord.errors import DiscordError
+from summarybot.discord.oauth import user_token_revoke
+
+from .session import identity_get, identity_remember
+
+logger = logging.getLogger(__name__)
 
 
 class NoPasswordSignupAdapter(DefaultAccountAdapter):
@@ -23,6 +29,16 @@ class NoPasswordSignupAdapter(DefaultAccountAdapter):
         if sociallogin is not None and sociallogin.account.provider == "discord" and sociallogin.token is not None:
             identity_remember(request, user_id=int(sociallogin.account.uid), access_token=sociallogin.token.token)
         return super().post_login(request, user, **kwargs)
+
+    def logout(self, request: HttpRequest) -> None:
+        # Logging out also ends the token at Discord: a copy of the session is then worth nothing there.
+        identity = identity_get(request)
+        if identity is not None:
+            try:
+                user_token_revoke(access_token=identity.access_token)
+            except DiscordError as exc:
+                logger.warning("Discord token not revoked at logout", extra={"code": exc.code, "status": exc.status})
+        super().logout(request)
 
 
 class DiscordLoginAdapter(DefaultSocialAccountAdapter):

@@ -93,11 +93,16 @@ def test_cancelling_at_discord_logs_nobody_in(client: Client, oauth_discord: Fak
     assert client.get("/").status_code == 302
 
 
-def test_logout_forgets_the_discord_token(client: Client, oauth_discord: FakeDiscord, server: Server) -> None:
+def test_logout_forgets_the_discord_token_here_and_at_discord(
+    client: Client, oauth_discord: FakeDiscord, server: Server
+) -> None:
     log_in(client, oauth_discord, server.manager)
+    assert len(oauth_discord.oauth_tokens) == 1
     resp = client.post("/accounts/logout/")
     assert resp.status_code == 302
     assert "discord_oauth" not in client.session
+    assert oauth_discord.requests_matching("POST", "/oauth2/token/revoke$")[0].status == 200
+    assert oauth_discord.oauth_tokens == {}
     assert client.get("/")["Location"].startswith("/login/")
 
 
@@ -141,3 +146,10 @@ def test_logging_in_as_someone_else_in_the_same_browser_keeps_only_their_token(
     assert identity is not None and identity.user_id == server.member.id
     assert oauth_discord.oauth_tokens[identity.access_token].user_id == server.member.id
     assert client.get(f"/servers/{server.guild.id}/").status_code == 403  # the member's rights, not the manager's
+
+
+def test_logout_still_logs_out_when_discord_is_down(client: Client, oauth_discord: FakeDiscord, server: Server) -> None:
+    log_in(client, oauth_discord, server.manager)
+    oauth_discord.fail_next("POST", "/oauth2/token/revoke$", status=503, times=5)
+    assert client.post("/accounts/logout/").status_code == 302
+    assert "_auth_user_id" not in client.session

@@ -58,6 +58,7 @@ class OAuthRoutes:
         self.oauth_tokens: dict[str, OAuthGrant] = {}
         r = self._route  # type: ignore[attr-defined]
         r("POST", "/oauth2/token", self._post_oauth_token, auth=False)
+        r("POST", "/oauth2/token/revoke", self._post_oauth_revoke, auth=False)
         r("GET", "/users/@me/guilds", self._get_my_guilds, auth=False)
 
     # ------------------------------------------------------------------------------ test API
@@ -113,7 +114,8 @@ class OAuthRoutes:
         raise web.HTTPFound(redirect_uri + separator + urlencode(back))
 
     # ------------------------------------------------------------------------------- API side
-    async def _post_oauth_token(self, call: Call) -> tuple[int, Any]:
+    def _oauth_client_of(self, call: Call) -> str | None:
+        """The client id when the request carries a known client's id and secret (body or Basic auth)."""
         form = call.json if isinstance(call.json, dict) else {}
         client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
         basic = call.request.headers.get("Authorization", "")
@@ -122,6 +124,24 @@ class OAuthRoutes:
         with self._lock:
             known = self.oauth_clients.get(client_id)
         if known is None or not secrets.compare_digest(known, client_secret):
+            return None
+        return client_id
+
+    async def _post_oauth_revoke(self, call: Call) -> tuple[int, Any]:
+        client_id = self._oauth_client_of(call)
+        if client_id is None:
+            return 401, {"error": "invalid_client"}
+        token = (call.json or {}).get("token", "")
+        with self._lock:
+            grant = self.oauth_tokens.get(token)
+            if grant is not None and grant.client_id == client_id:
+                del self.oauth_tokens[token]
+        return 200, {}
+
+    async def _post_oauth_token(self, call: Call) -> tuple[int, Any]:
+        form = call.json if isinstance(call.json, dict) else {}
+        client_id = self._oauth_client_of(call)
+        if client_id is None:
             return 401, {"error": "invalid_client"}
         if form.get("grant_type") != "authorization_code":
             return 400, {"error": "unsupported_grant_type"}
