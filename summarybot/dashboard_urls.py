@@ -23,6 +23,17 @@ urlpatterns = [
         summary_views.schedule_action,
         name="dashboard-schedule-action",
     ),
+    path("servers/<int:guild_id>/destinations/", webhook_views.destinations, name="dashboard-destinations"),
+    path(
+        "servers/<int:guild_id>/destinations/<int:destination_id>/<slug:action>/",
+        webhook_views.destination_action,
+        name="dashboard-destination-action",
+    ),
+    path(
+        "servers/<int:guild_id>/deliveries/<int:delivery_id>/replay/",
+        webhook_views.delivery_replay_view,
+        name="dashboard-delivery-replay",
+    ),
     path("servers/<int:guild_id>/api-keys/", webhook_views.api_keys, name="dashboard-api-keys"),
     path(
         "servers/<int:guild_id>/api-keys/<str:prefix>/revoke/",

@@ -36,7 +36,14 @@ from summarybot.api import ApiView, CursorPage, too_large
 from summarybot.throttles import ClientIpThrottle, CounterThrottle
 from webhooks.inbound import inbound_receive, inbound_verify
 from webhooks.models import ApiScope, Delivery, DestinationKind, WebhookDestination
-from webhooks.selectors import delivery_api_status, delivery_get, delivery_list, destination_get, destination_list
+from webhooks.selectors import (
+    delivery_api_status,
+    delivery_get,
+    delivery_list,
+    destination_get,
+    destination_list,
+    mask_url,
+)
 from webhooks.serializers import (
     DeliveryDetailOutput,
     DeliveryListFilter,
@@ -47,7 +54,6 @@ from webhooks.serializers import (
     DestinationUpdateInput,
     DestinationWithSecretOutput,
     destination_changes,
-    mask_url,
 )
 from webhooks.services.deliveries import delivery_replay
 from webhooks.services.destinations import (

@@ -5,6 +5,7 @@ another guild's destination or delivery looks exactly like a missing one."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
 
@@ -42,6 +43,15 @@ def inbound_secret_get(*, secret_id: int) -> InboundSecret:
     if inbound_secret is None:
         raise NotFound(f"No inbound secret has the id {secret_id}.")
     return inbound_secret
+
+
+def mask_url(url: str) -> str:
+    """A destination URL as lists show it: scheme, host and the last four characters (it may hold a token)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/…{url[-4:]}"
 
 
 def destination_list(*, guild_id: int) -> QuerySet[WebhookDestination]:

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from guilds.models import Channel
 from tests.dashboard.conftest import Server
-from tests.factories import ChannelFactory, ScheduleFactory, SummaryJobFactory
+from tests.factories import ChannelFactory, ScheduleFactory, SummaryJobFactory, WebhookDestinationFactory
+from webhooks.models import Delivery
 from webhooks.services.keys import api_key_issue
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,11 @@ pytestmark = pytest.mark.django_db
 def _add_rows(server: Server, n: int) -> None:
     for _ in range(n):
         channel = ChannelFactory(guild=server.guild)
-        SummaryJobFactory(guild=server.guild, channel_id=channel.id, status="done")
+        job = SummaryJobFactory(guild=server.guild, channel_id=channel.id, status="done")
+        destination = WebhookDestinationFactory(guild=server.guild)
+        Delivery.objects.create(
+            job=job, destination=destination, event="summary.completed", message_id=f"msg_{job.pk}", max_attempts=8
+        )
         ScheduleFactory(guild=server.guild, channel_ids=[channel.id, server.general.id])
         api_key_issue(guild=server.guild, name="k", scopes=["usage:read"])
 
@@ -29,7 +34,7 @@ def _queries(client: Client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("page", ["", "settings/", "channels/", "schedules/", "api-keys/"])
+@pytest.mark.parametrize("page", ["", "settings/", "channels/", "schedules/", "destinations/", "api-keys/"])
 def test_page_queries_do_not_grow_with_rows(manager_client: Client, server: Server, page: str) -> None:
     url = f"/servers/{server.guild.id}/{page}"
     _add_rows(server, 2)
