@@ -16,7 +16,8 @@ from django.core.cache import cache
 
 from guilds.models import Guild
 from summarybot.discord.oauth import UserGuild, user_guilds_fetch
-from summarybot.discord.permissions import INVITE_PERMISSIONS
+from summarybot.discord.permissions import INVITE_PERMISSIONS, MANAGE_SERVER_PERMISSIONS
+from summarybot.discord_login.session import DiscordIdentity
 from summarybot.errors import NotFound, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,19 @@ def _cache_key(user_id: int) -> str:
     return f"dashboard:user-guilds:{user_id}"
 
 
-def user_guilds(*, user_id: int, access_token: str) -> list[UserGuild]:
-    """The user's servers with their permissions, from the cache or (when it expired) from Discord."""
+def user_guilds(*, identity: DiscordIdentity) -> list[UserGuild]:
+    """The user's servers with their permissions, from the cache or (when it expired) from Discord.
+
+    The development login owns every server in the database (settings.DASHBOARD_DEV_LOGIN says when).
+    """
+    if identity.dev:
+        if not settings.DASHBOARD_DEV_LOGIN:
+            raise PermissionDenied("The development login is off.")
+        return [
+            UserGuild(id=pk, name=name, icon="", owner=True, permissions=MANAGE_SERVER_PERMISSIONS)
+            for pk, name in Guild.objects.order_by("name").values_list("pk", "name")
+        ]
+    user_id, access_token = identity.user_id, identity.access_token
     key = _cache_key(user_id)
     cached = cache.get(key)
     if cached is not None:
@@ -71,12 +83,18 @@ class PickerEntry:
     invite_url: str
 
 
-def guild_picker(*, user_id: int, access_token: str) -> list[PickerEntry]:
+def _present(identity: DiscordIdentity, guild_ids: list[int]) -> set[int]:
+    """Which of these servers have pages: the bot's (the development login's: every one in the database)."""
+    guilds = Guild.objects.filter(pk__in=guild_ids)
+    if not identity.dev:
+        guilds = guilds.filter(bot_present=True)
+    return set(guilds.values_list("pk", flat=True))
+
+
+def guild_picker(*, identity: DiscordIdentity) -> list[PickerEntry]:
     """The servers the user may manage, those with the bot first, each with an invite link if it is absent."""
-    manageable = [g for g in user_guilds(user_id=user_id, access_token=access_token) if g.can_manage]
-    present = set(
-        Guild.objects.filter(pk__in=[g.id for g in manageable], bot_present=True).values_list("pk", flat=True)
-    )
+    manageable = [g for g in user_guilds(identity=identity) if g.can_manage]
+    present = _present(identity, [g.id for g in manageable])
     entries = [
         PickerEntry(
             id=g.id,
@@ -91,19 +109,18 @@ def guild_picker(*, user_id: int, access_token: str) -> list[PickerEntry]:
     return sorted(entries, key=lambda e: (not e.bot_present, e.name.casefold()))
 
 
-def managed_guild_get(*, user_id: int, access_token: str, guild_id: int) -> Guild:
+def managed_guild_get(*, identity: DiscordIdentity, guild_id: int) -> Guild:
     """The guild, when the user may manage it now and the bot is in it.
 
     NotFound when the user is not in that server (or it does not exist: the same answer), or the bot is
     absent; PermissionDenied when the user is in it without Manage Server.
     """
-    entry = next((g for g in user_guilds(user_id=user_id, access_token=access_token) if g.id == guild_id), None)
+    entry = next((g for g in user_guilds(identity=identity) if g.id == guild_id), None)
     if entry is None:
         raise NotFound(NOT_YOURS)
     if not entry.can_manage:
-        logger.info("dashboard access refused", extra={"guild_id": guild_id, "user_id": user_id})
+        logger.info("dashboard access refused", extra={"guild_id": guild_id, "user_id": identity.user_id})
         raise PermissionDenied(NO_LONGER_MANAGER)
-    guild = Guild.objects.filter(pk=guild_id, bot_present=True).first()
-    if guild is None:
+    if guild_id not in _present(identity, [guild_id]):
         raise NotFound(BOT_ABSENT)
-    return guild
+    return Guild.objects.get(pk=guild_id)

@@ -57,9 +57,7 @@ def guild_page(view: GuildView) -> GuildView:
             # Anonymous, or an operator logged in to the admin: Discord's login, without ending their session.
             return redirect_to_login(request.get_full_path())
         try:
-            guild: Guild = managed_guild_get(
-                user_id=identity.user_id, access_token=identity.access_token, guild_id=guild_id
-            )
+            guild: Guild = managed_guild_get(identity=identity, guild_id=guild_id)
         except DiscordAuthFailed:
             return login_again(request)
         except DiscordError as exc:

@@ -350,6 +350,20 @@ def channel_summaries_set(
     return updated
 
 
+DEV_LOGIN_USERNAME = "dev-admin"
+
+
+def dev_login_user() -> Any:
+    """The account of the development login (settings.DASHBOARD_DEV_LOGIN): no password, no staff rights."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(username=DEV_LOGIN_USERNAME)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
 # ------------------------------------------------------------------------------------ opt-outs
 def member_optout_create(*, user_id: int, guild_id: int | None) -> bool:
     """Opt a member out (in one guild, or everywhere with guild_id None); False if already opted out."""

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,8 +21,14 @@ from guilds.dashboard import discord_identity, discord_unavailable, guild_page, 
 from guilds.forms import ChannelSwitchForm, GuildSettingsForm
 from guilds.models import Guild
 from guilds.selectors import dashboard_channels, log_channel_choices
-from guilds.services import LockedChannelNeedsConfirmation, channel_summaries_set, guild_config_update
+from guilds.services import (
+    LockedChannelNeedsConfirmation,
+    channel_summaries_set,
+    dev_login_user,
+    guild_config_update,
+)
 from summarybot.discord.errors import DiscordAuthFailed, DiscordError
+from summarybot.discord_login.session import identity_remember_dev
 from summarybot.discord_login.views import oauth2_login
 from summarybot.errors import InvalidInput, NotFound
 
@@ -37,9 +44,19 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/login.html",
-        {"configured": configured, "next": request.GET.get("next", "")},
-        status=200 if configured else 503,
+        {"configured": configured, "dev_login": settings.DASHBOARD_DEV_LOGIN, "next": request.GET.get("next", "")},
+        status=200 if configured or settings.DASHBOARD_DEV_LOGIN else 503,
     )
+
+
+@require_POST
+def dev_login(request: HttpRequest) -> HttpResponse:
+    """The development login: no Discord, every server in the database. Exists only with DASHBOARD_DEV_LOGIN."""
+    if not settings.DASHBOARD_DEV_LOGIN:
+        raise Http404("No development login here.")
+    login(request, dev_login_user(), backend="django.contrib.auth.backends.ModelBackend")
+    identity_remember_dev(request)
+    return redirect("dashboard-home")
 
 
 def discord_login(request: HttpRequest) -> HttpResponse:
@@ -54,10 +71,10 @@ def home(request: HttpRequest) -> HttpResponse:
     identity = discord_identity(request)
     if identity is None:
         return redirect("dashboard-login")
-    if request.GET.get("refresh"):
+    if request.GET.get("refresh") and not identity.dev:
         user_guilds_forget(user_id=identity.user_id)
     try:
-        entries = guild_picker(user_id=identity.user_id, access_token=identity.access_token)
+        entries = guild_picker(identity=identity)
     except DiscordAuthFailed:
         return login_again(request)
     except DiscordError as exc:

@@ -67,6 +67,7 @@ class Config:
     discord_client_id: str
     discord_client_secret: str
     dashboard_permission_cache_seconds: int
+    dashboard_dev_login: bool
     shard_count: int | None
     shard_ids: list[int] | None
     openai_api_key: str
@@ -329,6 +330,9 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         dashboard_permission_cache_seconds=_positive_int(
             env, "DASHBOARD_PERMISSION_CACHE_SECONDS", 180, minimum=0, maximum=3600
         ),
+        # A login with no Discord, for `make run` on one's own machine: only in debug mode on local hosts
+        # (where the in-source secrets are allowed too) and only while no OAuth app is configured.
+        dashboard_dev_login=dev_secrets_allowed and not client_id,
         shard_count=shard_count,
         shard_ids=shard_ids,
         openai_api_key=env.str("OPENAI_API_KEY", default="").strip(),

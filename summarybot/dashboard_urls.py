@@ -9,6 +9,7 @@ from webhooks import views as webhook_views
 urlpatterns = [
     path("", guild_views.home, name="dashboard-home"),
     path("login/", guild_views.login_page, name="dashboard-login"),
+    path("login/dev/", guild_views.dev_login, name="dashboard-dev-login"),
     path("servers/<int:guild_id>/", summary_views.overview, name="dashboard-overview"),
     path("servers/<int:guild_id>/settings/", guild_views.guild_settings, name="dashboard-settings"),
     path("servers/<int:guild_id>/channels/", guild_views.guild_channels, name="dashboard-channels"),

@@ -179,6 +179,9 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 # How long a user's "may manage this server" answer from Discord is trusted before it is asked again.
 DASHBOARD_PERMISSION_CACHE_SECONDS: int = _cfg.dashboard_permission_cache_seconds
+# The development login (no Discord; every server in the database is yours): DJANGO_DEBUG on, local hosts
+# only, no DISCORD_CLIENT_ID. Never anywhere else.
+DASHBOARD_DEV_LOGIN: bool = _cfg.dashboard_dev_login
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

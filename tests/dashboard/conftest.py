@@ -21,6 +21,7 @@ def point_settings_at(settings, fake: FakeDiscord) -> None:  # type: ignore[no-u
     settings.DISCORD_CLIENT_SECRET = secret
     settings.DISCORD_API_BASE_URL = fake.api_base
     settings.DISCORD_OAUTH_BASE_URL = fake.oauth_base
+    settings.DASHBOARD_DEV_LOGIN = False  # as settings have it once an OAuth app is configured
     providers = dict(settings.SOCIALACCOUNT_PROVIDERS)
     providers["discord"] = {**providers["discord"], "APPS": [{"client_id": client_id, "secret": secret, "key": ""}]}
     settings.SOCIALACCOUNT_PROVIDERS = providers

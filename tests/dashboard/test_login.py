@@ -114,6 +114,8 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client: Client, oauth_dis
 
 def test_without_oauth_credentials_login_is_unavailable_with_a_clear_page(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
     settings.DISCORD_CLIENT_ID = settings.DISCORD_CLIENT_SECRET = ""
+    settings.DASHBOARD_DEV_LOGIN = False  # a real deployment (the development login is for local debug sites)
+    assert client.post("/login/dev/").status_code == 404
     for resp in (client.get("/login/"), client.get("/accounts/discord/login/"), client.post("/accounts/discord/login/")):
         assert resp.status_code == 503
         assert b"DISCORD_CLIENT_ID" in resp.content and b"unavailable" in resp.content

@@ -268,3 +268,20 @@ def test_production_boots_without_a_discord_oauth_app_and_reads_one_when_given(c
 def test_bad_dashboard_login_settings_name_the_variable(clean_env, values, variable):
     with pytest.raises(ConfigError, match=variable):
         read(clean_env, **PRODUCTION, **values)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"DJANGO_DEBUG": "true"}, True),
+        ({"DJANGO_DEBUG": "true", "DISCORD_CLIENT_ID": "1", "DISCORD_CLIENT_SECRET": "s"}, False),
+        ({"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "localhost", "DJANGO_SECRET_KEY": GOOD_SECRET,
+          "FIELD_ENCRYPTION_KEY": "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="}, False),
+        ({"DJANGO_DEBUG": "true", "DJANGO_ALLOWED_HOSTS": "bot.example.com", "DJANGO_SECRET_KEY": GOOD_SECRET,
+          "FIELD_ENCRYPTION_KEY": "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="}, False),
+    ],
+)
+def test_the_development_login_exists_only_on_a_local_debug_site_without_an_oauth_app(
+    clean_env, values: dict[str, str], expected: bool
+) -> None:
+    assert read(clean_env, **values).dashboard_dev_login is expected
