@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from guilds.models import Guild
+from guilds.models import Channel, Guild
 from summarybot.errors import NotFound
 
 # The bot registers a guild when Discord announces it (GUILD_CREATE); a command can arrive a moment earlier.
@@ -17,3 +17,29 @@ def guild_get(*, guild_id: int, queryset: QuerySet[Guild] | None = None) -> Guil
     if guild is None:
         raise NotFound(GUILD_NOT_REGISTERED)
     return guild
+
+
+# Channels the dashboard lists with an on/off switch: text-bearing channels and forums (threads follow theirs).
+DASHBOARD_CHANNEL_KINDS = ("text", "announcement", "forum", "media", "voice", "stage")
+
+
+def dashboard_channels(*, guild_id: int) -> QuerySet[Channel]:
+    """A guild's live channels that summaries can be switched on or off in, by name."""
+    return Channel.objects.filter(guild_id=guild_id, deleted_at__isnull=True, kind__in=DASHBOARD_CHANNEL_KINDS).order_by(
+        "name", "id"
+    )
+
+
+# Where the log channel may be: somewhere the bot can post a message.
+LOG_CHANNEL_KINDS = ("text", "announcement", "voice", "stage")
+
+
+def log_channel_choices(*, guild_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the channels the bot could post problems to."""
+    return list(
+        Channel.objects.filter(
+            guild_id=guild_id, deleted_at__isnull=True, kind__in=LOG_CHANNEL_KINDS
+        )
+        .order_by("name", "id")
+        .values_list("id", "name")
+    )

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from guilds.activity import activity_forget_member
 from guilds.models import Channel, ChannelKind, Guild, MemberOptOut
-from guilds.selectors import guild_get
+from guilds.selectors import LOG_CHANNEL_KINDS, guild_get
 from summarybot.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ _THREAD_KINDS = ChannelKind.threads()
 # Threads that anyone who sees their channel sees: they are exactly as locked as it.
 _OPEN_THREAD_KINDS = (ChannelKind.PUBLIC_THREAD, ChannelKind.ANNOUNCEMENT_THREAD)
 
-# What /summary-config (and any other front door) may change on a guild; the rest is operator-only.
+# What a server's managers may change on a guild (/summary-config sets the first six, the dashboard all);
+# the rest is operator-only.
 GUILD_CONFIG_FIELDS = frozenset(
     {
         "default_format",
@@ -53,8 +54,14 @@ GUILD_CONFIG_FIELDS = frozenset(
         "opt_out_marker",
         "reaction_trigger_emoji",
         "member_cooldown_seconds",
+        "monthly_token_budget",
+        "monthly_cost_budget_usd",
+        "log_channel_id",
+        # The guild's own OpenAI key (write-only: no front door shows it back).
+        "llm_api_key",
     }
 )
+_MAX_API_KEY_LENGTH = 512
 CHANNEL_CONFIG_FIELDS = frozenset(
     {"enabled", "allow_when_locked", "format_override", "language_override", "redact_pii_override"}
 )
@@ -93,6 +100,26 @@ def _check_trigger_emoji(value: str) -> None:
     if len(value) <= 16 and not any(ch.isspace() for ch in value) and not value.isascii():
         return  # unicode emoji, including sequences joined with ZWJ or variation selectors
     raise InvalidInput(f"{value!r} is not an emoji; send the emoji itself, like 📝, or 'off'.")
+
+
+def _check_log_channel(guild_id: int, channel_id: Any) -> None:
+    try:
+        channel_id = int(channel_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("The log channel must be a channel id.", details={"log_channel_id": ["not an id"]}) from None
+    if not Channel.objects.filter(
+        pk=channel_id, guild_id=guild_id, deleted_at__isnull=True, kind__in=LOG_CHANNEL_KINDS
+    ).exists():
+        raise InvalidInput(
+            "The log channel must be one of this server's text channels.",
+            details={"log_channel_id": ["not a text channel of this server"]},
+        )
+
+
+def _check_llm_api_key(value: Any) -> None:
+    if not isinstance(value, str) or len(value) > _MAX_API_KEY_LENGTH or any(ch.isspace() for ch in value):
+        # Never echo the value: it is a secret.
+        raise InvalidInput("That OpenAI key is malformed.", details={"llm_api_key": ["malformed key"]})
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -250,6 +277,10 @@ def guild_config_update(*, guild_id: int, changes: Mapping[str, Any]) -> Guild:
     guild = guild_get(guild_id=guild_id, queryset=Guild.objects.select_for_update())
     if "reaction_trigger_emoji" in changes:
         _check_trigger_emoji(str(changes["reaction_trigger_emoji"]))
+    if changes.get("log_channel_id") is not None:
+        _check_log_channel(guild_id, changes["log_channel_id"])
+    if "llm_api_key" in changes:
+        _check_llm_api_key(changes["llm_api_key"])
     for name, value in changes.items():
         setattr(guild, name, value)
     try:
@@ -283,6 +314,54 @@ def channel_config_update(*, guild_id: int, channel_id: int, changes: Mapping[st
         "channel config changed", extra={"guild_id": guild_id, "channel_id": channel_id, "fields": sorted(changes)}
     )
     return channel
+
+
+class LockedChannelNeedsConfirmation(InvalidInput):
+    """Turning on a channel that @everyone cannot see exposes it to summaries: the admin confirms first."""
+
+    code = "confirmation_required"
+
+
+def channel_summaries_set(
+    *, guild_id: int, channel_id: int, on: bool, confirm_locked: bool = False, by_user_id: int | None = None
+) -> Channel:
+    """Turn summaries on or off in a channel as one switch.
+
+    A locked channel (@everyone cannot see it) is on only when it is both enabled and allowed while locked:
+    turning it on sets both, and needs `confirm_locked`; turning it off clears both, so turning it on again
+    asks again.
+    """
+    channel = Channel.objects.filter(pk=channel_id, guild_id=guild_id, deleted_at__isnull=True).first()
+    if channel is None:
+        raise NotFound(f"Channel {channel_id} is not known in this server.")
+    if on and channel.is_locked and not confirm_locked:
+        raise LockedChannelNeedsConfirmation(
+            f"#{channel.name} is private: @everyone cannot see it. Turning summaries on lets anyone who can "
+            "use the bot there summarize it; confirm to go ahead."
+        )
+    changes: dict[str, Any] = {"enabled": on}
+    if channel.is_locked or channel.allow_when_locked:
+        changes["allow_when_locked"] = on
+    updated = channel_config_update(guild_id=guild_id, channel_id=channel_id, changes=changes)
+    logger.info(
+        "channel summaries switched",
+        extra={"guild_id": guild_id, "channel_id": channel_id, "on": on, "locked": channel.is_locked, "user_id": by_user_id},
+    )
+    return updated
+
+
+DEV_LOGIN_USERNAME = "dev-admin"
+
+
+def dev_login_user() -> Any:
+    """The account of the development login (settings.DASHBOARD_DEV_LOGIN): no password, no staff rights."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(username=DEV_LOGIN_USERNAME)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 # ------------------------------------------------------------------------------------ opt-outs

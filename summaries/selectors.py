@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -210,6 +210,16 @@ def schedule_get(*, guild_id: int, schedule_id: Any, for_update: bool = False) -
     return schedule
 
 
+def schedule_channel_names(schedules: Iterable[Schedule]) -> dict[int, str]:
+    """The names of the channels and categories these schedules name, in one query."""
+    ids: set[int] = set()
+    for schedule in schedules:
+        ids.update(schedule.channel_ids or [])
+        if schedule.category_id is not None:
+            ids.add(schedule.category_id)
+    return dict(Channel.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
 def schedule_timing(schedule: Schedule) -> ScheduleTiming:
     """The schedule's timing, as summaries/schedule_times.py computes with it."""
     return timing_of(
@@ -219,16 +229,19 @@ def schedule_timing(schedule: Schedule) -> ScheduleTiming:
     )
 
 
-def schedule_scope_label(schedule: Schedule) -> str:
-    """"#general, #dev", "category 123 minus 1 channel", "whole server": for lists and notices."""
+def schedule_scope_label(schedule: Schedule, names: Mapping[int, str] | None = None) -> str:
+    """"#general, #dev", "category 123 minus 1 channel", "whole server": for lists and notices.
+
+    `names` (channel id -> name, from schedule_channel_names) saves a list its query per schedule.
+    """
     excluded = len(schedule.excluded_channel_ids or [])
     minus = f" minus {excluded} channel{'s' if excluded != 1 else ''}" if excluded else ""
     if schedule.whole_guild:
         return f"whole server{minus}"
+    if names is None:
+        names = schedule_channel_names([schedule])
     if schedule.category_id is not None:
-        name = Channel.objects.filter(pk=schedule.category_id).values_list("name", flat=True).first()
-        return f"category {name or schedule.category_id}{minus}"
-    names = dict(Channel.objects.filter(pk__in=schedule.channel_ids or []).values_list("pk", "name"))
+        return f"category {names.get(schedule.category_id) or schedule.category_id}{minus}"
     return ", ".join(f"#{names.get(channel_id, channel_id)}" for channel_id in schedule.channel_ids or []) or "no channel"
 
 

@@ -64,6 +64,11 @@ class Config:
     discord_api_base_url: str
     discord_gateway_url: str
     discord_dev_guild_id: int | None
+    discord_oauth_base_url: str
+    discord_client_id: str
+    discord_client_secret: str
+    dashboard_permission_cache_seconds: int
+    dashboard_dev_login: bool
     shard_count: int | None
     shard_ids: list[int] | None
     openai_api_key: str
@@ -347,6 +352,12 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
             f"({q_timeout}): raise Q_TIMEOUT to wait longer for batches"
         )
 
+    # Dashboard login: both or neither (without them the dashboard says login is unavailable).
+    client_id = env.str("DISCORD_CLIENT_ID", default="").strip()
+    client_secret = env.str("DISCORD_CLIENT_SECRET", default="").strip()
+    if bool(client_id) != bool(client_secret):
+        raise ConfigError("DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET go together: set both (or neither)")
+
     return Config(
         debug=debug,
         secret_key=secret_key,
@@ -372,6 +383,15 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         discord_api_base_url=_url(env, "DISCORD_API_BASE_URL", "https://discord.com/api/v10", ("http", "https")),
         discord_gateway_url=_url(env, "DISCORD_GATEWAY_URL", "wss://gateway.discord.gg", ("ws", "wss")),
         discord_dev_guild_id=_optional_int(env, "DISCORD_DEV_GUILD_ID"),
+        discord_oauth_base_url=_url(env, "DISCORD_OAUTH_BASE_URL", "https://discord.com", ("http", "https")),
+        discord_client_id=client_id,
+        discord_client_secret=client_secret,
+        dashboard_permission_cache_seconds=_positive_int(
+            env, "DASHBOARD_PERMISSION_CACHE_SECONDS", 180, minimum=0, maximum=3600
+        ),
+        # A login with no Discord, for `make run` on one's own machine: only in debug mode on local hosts
+        # (where the in-source secrets are allowed too) and only while no OAuth app is configured.
+        dashboard_dev_login=dev_secrets_allowed and not client_id,
         shard_count=shard_count,
         shard_ids=shard_ids,
         openai_api_key=env.str("OPENAI_API_KEY", default="").strip(),

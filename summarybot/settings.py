@@ -46,6 +46,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_q",
+    # Dashboard login with Discord (summarybot/discord_login: allauth's Discord provider on our endpoints).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.discord",
     "guilds",
     "summaries",
     "webhooks",
@@ -64,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -141,6 +147,45 @@ Q_CLUSTER = {
 }
 
 # --- Auth, i18n, static --------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # operators in the Django admin
+    "allauth.account.auth_backends.AuthenticationBackend",  # guild admins, through Discord
+]
+LOGIN_URL = "dashboard-login"
+LOGIN_REDIRECT_URL = "dashboard-home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "dashboard-login"
+# Nobody signs up with a password: guild admins log in with Discord, operators are made with createsuperuser.
+ACCOUNT_ADAPTER = "summarybot.discord_login.adapters.NoPasswordSignupAdapter"
+SOCIALACCOUNT_ADAPTER = "summarybot.discord_login.adapters.DiscordLoginAdapter"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+# The user's Discord token is kept encrypted in their session only (summarybot/discord_login), never in a table.
+SOCIALACCOUNT_STORE_TOKENS = False
+DISCORD_CLIENT_ID: str = _cfg.discord_client_id
+DISCORD_CLIENT_SECRET: str = _cfg.discord_client_secret
+DISCORD_OAUTH_BASE_URL: str = _cfg.discord_oauth_base_url
+SOCIALACCOUNT_PROVIDERS = {
+    "discord": {
+        # Our subclass reads the authorize/token/API URLs from DISCORD_OAUTH_BASE_URL / DISCORD_API_BASE_URL.
+        "provider_class": "summarybot.discord_login.provider.DiscordLoginProvider",
+        "SCOPE": ["identify", "guilds"],
+        "OAUTH_PKCE_ENABLED": True,
+        # No app without credentials: the dashboard then shows that login is unavailable (it still boots).
+        "APPS": (
+            [{"client_id": DISCORD_CLIENT_ID, "secret": DISCORD_CLIENT_SECRET, "key": ""}] if DISCORD_CLIENT_ID else []
+        ),
+    }
+}
+# How long a user's "may manage this server" answer from Discord is trusted before it is asked again.
+DASHBOARD_PERMISSION_CACHE_SECONDS: int = _cfg.dashboard_permission_cache_seconds
+# The development login (no Discord; every server in the database is yours): DJANGO_DEBUG on, local hosts
+# only, no DISCORD_CLIENT_ID. Never anywhere else.
+DASHBOARD_DEV_LOGIN: bool = _cfg.dashboard_dev_login
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from guilds.views import discord_login
 from summarybot import health
 from summarybot.api_errors import api_not_found
 from summarybot.metrics_view import metrics_view
@@ -24,4 +25,8 @@ urlpatterns = [
     path("api/v1/", include("webhooks.api_urls")),
     re_path(r"^api/", api_not_found),
     path("webhooks/", include("webhooks.urls")),
+    # Before allauth's own: without DISCORD_CLIENT_ID/SECRET it says login is unavailable instead of failing.
+    path("accounts/discord/login/", discord_login, name="dashboard-discord-login"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("summarybot.dashboard_urls")),
 ]

@@ -45,6 +45,7 @@ from webhooks.selectors import (
     destination_list,
     hook_get,
     hook_samples,
+    mask_url,
 )
 from webhooks.serializers import (
     DeliveryDetailOutput,
@@ -59,7 +60,6 @@ from webhooks.serializers import (
     HookSamplesFilter,
     HookSubscribeInput,
     destination_changes,
-    mask_url,
 )
 from webhooks.services.deliveries import delivery_replay
 from webhooks.services.destinations import (

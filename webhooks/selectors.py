@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -38,6 +39,14 @@ def api_key_get_by_prefix(*, prefix: str) -> ApiKey:
     return api_key
 
 
+def api_key_of_guild(*, guild_id: int, prefix: str) -> ApiKey:
+    """One of the guild's keys; another guild's key looks exactly like a missing one."""
+    api_key = ApiKey.objects.filter(guild_id=guild_id, prefix=prefix.strip()).first()
+    if api_key is None:
+        raise NotFound("No such API key in this server.")
+    return api_key
+
+
 def inbound_secret_list(*, guild_id: int) -> QuerySet[InboundSecret]:
     """A guild's inbound secrets, newest first, revoked ones included."""
     return InboundSecret.objects.filter(guild_id=guild_id).order_by("-created_at", "-pk")
@@ -48,6 +57,15 @@ def inbound_secret_get(*, secret_id: int) -> InboundSecret:
     if inbound_secret is None:
         raise NotFound(f"No inbound secret has the id {secret_id}.")
     return inbound_secret
+
+
+def mask_url(url: str) -> str:
+    """A destination URL as lists show it: scheme, host and the last four characters (it may hold a token)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/…{url[-4:]}"
 
 
 def destination_list(*, guild_id: int) -> QuerySet[WebhookDestination]:

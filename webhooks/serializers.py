@@ -8,7 +8,6 @@ it is written in full and read back masked: scheme, host, and the last four char
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
@@ -16,14 +15,6 @@ from summaries.serializers.common import SnowflakeField
 from webhooks.models import DeliveryEvent, DestinationKind
 
 API_DELIVERY_STATUSES = ("pending", "succeeded", "retrying", "failed", "dead")
-
-
-def mask_url(url: str) -> str:
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}/…{url[-4:]}"
 
 
 class _StrictInput(serializers.Serializer):

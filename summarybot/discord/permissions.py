@@ -195,3 +195,16 @@ def to_bitfield(names: Iterable[str]) -> int:
     for name in names:
         value |= PERMISSION_BITS[name]
     return value
+
+
+# What the bot asks for when it is invited (the dashboard's invite link): reading history, posting results
+# in channels and threads (and new threads for them), and reacting to mention questions while it answers.
+INVITE_PERMISSION_NAMES: tuple[str, ...] = (
+    *READ_PERMISSIONS,
+    *DELIVERY_PERMISSIONS,
+    "send_messages_in_threads",
+    "add_reactions",
+)
+INVITE_PERMISSIONS = to_bitfield(INVITE_PERMISSION_NAMES)
+# Who may configure a server from the dashboard: its owner, or a member with either of these.
+MANAGE_SERVER_PERMISSIONS = PERMISSION_BITS["administrator"] | PERMISSION_BITS["manage_guild"]

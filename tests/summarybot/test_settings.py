@@ -29,7 +29,7 @@ PRODUCTION = {
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch):
     for name in list(os.environ):
-        if name.startswith(("DJANGO_", "FIELD_", "DATABASE_", "REDIS_", "DISCORD_", "OPENAI_", "SUMMARY_", "SHARD_", "LLM_", "Q_", "API_", "INBOUND_")):
+        if name.startswith(("DJANGO_", "FIELD_", "DATABASE_", "REDIS_", "DISCORD_", "OPENAI_", "SUMMARY_", "SHARD_", "LLM_", "Q_", "API_", "INBOUND_", "DASHBOARD_")):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -241,3 +241,47 @@ def test_a_batch_deadline_the_worker_would_not_outlive_is_refused(clean_env):
     with pytest.raises(ConfigError) as excinfo:
         read(clean_env, DJANGO_DEBUG="true", Q_TIMEOUT="900", SUMMARY_BATCH_DEADLINE_SECONDS="900")
     assert str(excinfo.value).startswith("SUMMARY_BATCH_DEADLINE_SECONDS") and "Q_TIMEOUT" in str(excinfo.value)
+
+
+def test_production_boots_without_a_discord_oauth_app_and_reads_one_when_given(clean_env):
+    cfg = read(clean_env, **PRODUCTION)
+    assert (cfg.discord_client_id, cfg.discord_client_secret) == ("", "")
+    assert cfg.discord_oauth_base_url == "https://discord.com"
+    assert cfg.dashboard_permission_cache_seconds == 180
+    cfg = read(
+        clean_env, DISCORD_CLIENT_ID="1234", DISCORD_CLIENT_SECRET="s3cret", DISCORD_OAUTH_BASE_URL="https://proxy.example/"
+    )
+    assert (cfg.discord_client_id, cfg.discord_client_secret, cfg.discord_oauth_base_url) == (
+        "1234", "s3cret", "https://proxy.example",
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"DISCORD_CLIENT_ID": "1234"}, "DISCORD_CLIENT_SECRET"),
+        ({"DISCORD_CLIENT_SECRET": "s3cret"}, "DISCORD_CLIENT_ID"),
+        ({"DISCORD_OAUTH_BASE_URL": "ftp://discord"}, "DISCORD_OAUTH_BASE_URL"),
+        ({"DASHBOARD_PERMISSION_CACHE_SECONDS": "86400"}, "DASHBOARD_PERMISSION_CACHE_SECONDS"),
+    ],
+)
+def test_bad_dashboard_login_settings_name_the_variable(clean_env, values, variable):
+    with pytest.raises(ConfigError, match=variable):
+        read(clean_env, **PRODUCTION, **values)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"DJANGO_DEBUG": "true"}, True),
+        ({"DJANGO_DEBUG": "true", "DISCORD_CLIENT_ID": "1", "DISCORD_CLIENT_SECRET": "s"}, False),
+        ({"DJANGO_DEBUG": "false", "DJANGO_ALLOWED_HOSTS": "localhost", "DJANGO_SECRET_KEY": GOOD_SECRET,
+          "FIELD_ENCRYPTION_KEY": "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="}, False),
+        ({"DJANGO_DEBUG": "true", "DJANGO_ALLOWED_HOSTS": "bot.example.com", "DJANGO_SECRET_KEY": GOOD_SECRET,
+          "FIELD_ENCRYPTION_KEY": "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDE="}, False),
+    ],
+)
+def test_the_development_login_exists_only_on_a_local_debug_site_without_an_oauth_app(
+    clean_env, values: dict[str, str], expected: bool
+) -> None:
+    assert read(clean_env, **values).dashboard_dev_login is expected

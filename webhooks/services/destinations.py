@@ -119,6 +119,12 @@ def _validate(destination: WebhookDestination) -> None:
         destination.url = check_url(destination.url)
 
 
+def destination_kind_choices() -> list[tuple[str, str]]:
+    """(kind, label) of the kinds that can be created now: those with a transport."""
+    kinds = set(supported_kinds())
+    return [(value, label) for value, label in DestinationKind.choices if value in kinds]
+
+
 def destination_create(
     *,
     guild_id: int,

@@ -293,6 +293,8 @@ class RestPlumbing:
         if request.content_type == "application/json" and request.can_read_body:
             raw = await request.read()
             body = json.loads(raw) if raw else None
+        elif request.content_type == "application/x-www-form-urlencoded":
+            body = dict(await request.post())  # the OAuth2 token exchange
         elif request.content_type.startswith("multipart/"):
             reader = await request.multipart()
             async for part in reader:

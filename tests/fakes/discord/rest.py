@@ -47,7 +47,7 @@ class RestRoutes:
         # (author id, channel id, nonce) -> (message id, time.monotonic() when it was created)
         self._nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
         r = self._route  # type: ignore[attr-defined]
-        r("GET", "/users/@me", self._get_me)
+        r("GET", "/users/@me", self._get_me, auth=False)  # the bot's token, or a user's bearer token
         r("GET", "/oauth2/applications/@me", self._get_application)
         r("GET", "/applications/@me", self._get_application)
         r("GET", "/gateway", self._get_gateway, auth=False)
@@ -107,6 +107,10 @@ class RestRoutes:
 
     # ------------------------------------------------------------------ users and app
     async def _get_me(self, call: Call) -> tuple[int, Any]:
+        if call.request.headers.get("Authorization", "").startswith("Bearer "):
+            return 200, self._oauth_user_json(call)  # type: ignore[attr-defined]
+        if call.request.headers.get("Authorization") != f"Bot {self.bot_token}":  # type: ignore[attr-defined]
+            return 401, {"message": "401: Unauthorized", "code": 0}
         data = self.bot_user.to_json()  # type: ignore[attr-defined]
         data.update({"verified": True, "mfa_enabled": False, "bot": True, "email": None, "locale": "en-US"})
         return 200, data

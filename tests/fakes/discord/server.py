@@ -18,13 +18,14 @@ from .constants import ALL_PRIVILEGED_FLAGS
 from .gateway import Gateway
 from .http import API_PREFIX, RestPlumbing
 from .interactions import InteractionRoutes
+from .oauth import OAuthRoutes
 from .rest import RestRoutes
 from .world import World
 
 log = logging.getLogger(__name__)
 
 
-class FakeDiscord(Builders, Gateway, InteractionRoutes, RestRoutes, RestPlumbing, World):
+class FakeDiscord(Builders, Gateway, InteractionRoutes, OAuthRoutes, RestRoutes, RestPlumbing, World):
     """A Discord that lives on 127.0.0.1: set it up through Python, talk to it with unmodified discord.py.
 
     Use as a context manager (or start()/stop()); `api_base` and `gateway_url` are what the client needs.
@@ -51,6 +52,7 @@ class FakeDiscord(Builders, Gateway, InteractionRoutes, RestRoutes, RestPlumbing
         self._init_plumbing()
         self._init_rest()
         self._init_interactions()
+        self._init_oauth()
         self._init_gateway()
 
     # ------------------------------------------------------------------------ addresses
@@ -69,6 +71,11 @@ class FakeDiscord(Builders, Gateway, InteractionRoutes, RestRoutes, RestPlumbing
     def gateway_url(self) -> str:
         """What DiscordWebSocket.DEFAULT_GATEWAY / DISCORD_GATEWAY_URL should be (also READY's resume URL)."""
         return f"ws://{self._host}:{self._port}/gateway"
+
+    @property
+    def oauth_base(self) -> str:
+        """What DISCORD_OAUTH_BASE_URL should be (the browser's /oauth2/authorize lives there)."""
+        return self.base_url
 
     @property
     def cdn_base(self) -> str:
@@ -118,6 +125,7 @@ class FakeDiscord(Builders, Gateway, InteractionRoutes, RestRoutes, RestPlumbing
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._handle_api)
         app.router.add_get("/gateway", self._handle_gateway)
+        app.router.add_get("/oauth2/authorize", self._handle_authorize)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()

@@ -1,0 +1,44 @@
+"""The dashboard's pages: login, the server picker at /, and each server's pages under /servers/<id>/."""
+
+from django.urls import path
+
+from guilds import views as guild_views
+from summaries import views as summary_views
+from webhooks import views as webhook_views
+
+urlpatterns = [
+    path("", guild_views.home, name="dashboard-home"),
+    path("login/", guild_views.login_page, name="dashboard-login"),
+    path("login/dev/", guild_views.dev_login, name="dashboard-dev-login"),
+    path("servers/<int:guild_id>/", summary_views.overview, name="dashboard-overview"),
+    path("servers/<int:guild_id>/settings/", guild_views.guild_settings, name="dashboard-settings"),
+    path("servers/<int:guild_id>/channels/", guild_views.guild_channels, name="dashboard-channels"),
+    path(
+        "servers/<int:guild_id>/channels/<int:channel_id>/",
+        guild_views.channel_switch,
+        name="dashboard-channel-switch",
+    ),
+    path("servers/<int:guild_id>/schedules/", summary_views.schedules, name="dashboard-schedules"),
+    path(
+        "servers/<int:guild_id>/schedules/<int:schedule_id>/<slug:action>/",
+        summary_views.schedule_action,
+        name="dashboard-schedule-action",
+    ),
+    path("servers/<int:guild_id>/destinations/", webhook_views.destinations, name="dashboard-destinations"),
+    path(
+        "servers/<int:guild_id>/destinations/<int:destination_id>/<slug:action>/",
+        webhook_views.destination_action,
+        name="dashboard-destination-action",
+    ),
+    path(
+        "servers/<int:guild_id>/deliveries/<int:delivery_id>/replay/",
+        webhook_views.delivery_replay_view,
+        name="dashboard-delivery-replay",
+    ),
+    path("servers/<int:guild_id>/api-keys/", webhook_views.api_keys, name="dashboard-api-keys"),
+    path(
+        "servers/<int:guild_id>/api-keys/<str:prefix>/revoke/",
+        webhook_views.api_key_revoke_view,
+        name="dashboard-api-key-revoke",
+    ),
+]
