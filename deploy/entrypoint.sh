@@ -5,6 +5,8 @@
 #   bot       manage.py runbot (discord.py gateway); with SHARD_IDS_FROM_HOSTNAME=true (a Kubernetes
 #             StatefulSet), SHARD_IDS is this pod's ordinal, the number that ends its host name
 #   migrate   manage.py migrate (the whole database setup; run once per release, before the others)
+#   wait-for-migrations  returns once the database has every migration of this image (an init container's
+#             command, where nothing orders the migrate Job before the other pods)
 #   healthcheck  the image's HEALTHCHECK: GET /health for web, nothing to check for the other roles
 #   manage ARGS  any other management command; anything else is run as given
 # Nothing here is written outside /tmp, so the root filesystem can be read-only.
@@ -57,6 +59,12 @@ case "$role" in
         ;;
     migrate)
         exec python manage.py migrate --noinput "$@"
+        ;;
+    wait-for-migrations)
+        until python manage.py migrate --check >/dev/null; do
+            echo "entrypoint: waiting for the migrate job (the database lacks this release's migrations)" >&2
+            sleep 5
+        done
         ;;
     healthcheck)
         [ "$(cat /tmp/summarybot-role 2>/dev/null || true)" = "web" ] || exit 0
