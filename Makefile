@@ -13,7 +13,7 @@ ifeq ($(wildcard .env),)
 export DJANGO_DEBUG ?= true
 endif
 
-.PHONY: run test lint install install-dev migrate seed web worker bot bench check clean
+.PHONY: run test lint validate-deploy install install-dev migrate seed web worker bot bench check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	$(MAKE) --no-print-directory validate-deploy
+
+## validate-deploy: deploy/k8s (kustomize + the Kubernetes schemas) and docker-compose.yml, offline
+validate-deploy: install-dev
+	PY=$(PY) deploy/validate.sh
 
 bench: install-dev
 	DJANGO_DEBUG=true $(PY) bench/run_all.py
