@@ -55,6 +55,7 @@ class Config:
     inbound_throttle_rate: str
     database: dict[str, Any]
     redis_url: str
+    q_broker: str
     q_workers: int
     q_timeout: int
     q_sync: bool
@@ -319,6 +320,12 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
     redis_url = env.str("REDIS_URL", default="").strip()
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
+    # django-q2's queue: Redis when there is one (several machines' workers share it), else the database.
+    q_broker = env.str("Q_BROKER", default="").strip().lower() or ("redis" if redis_url else "orm")
+    if q_broker not in ("orm", "redis"):
+        raise ConfigError(f"Q_BROKER must be orm or redis, got {q_broker!r}")
+    if q_broker == "redis" and not redis_url:
+        raise ConfigError("Q_BROKER=redis needs REDIS_URL")
 
     provider = env.str("SUMMARY_PROVIDER", default="auto").strip().lower()
     if provider not in ("auto", "openai", "local"):
@@ -373,6 +380,7 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         inbound_throttle_rate=_rate(env, "INBOUND_THROTTLE_RATE", "120/min"),
         database=_database(env, base_dir),
         redis_url=redis_url,
+        q_broker=q_broker,
         q_workers=_positive_int(env, "Q_WORKERS", 2),
         q_timeout=q_timeout,
         q_sync=_bool(env, "Q_SYNC", False),

@@ -137,14 +137,19 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
-    "orm": "default",
-    # The ORM broker whose enqueue does not close the caller's connection (summarybot/queue.py). Only with
-    # the ORM broker: django-q2 prefers broker_class over every other broker setting.
-    "broker_class": "summarybot.queue.OrmBroker",
     "sync": _cfg.q_sync,
     "poll": 0.5,
     "save_limit": 1000,
 }
+if _cfg.q_broker == "redis":
+    # A task taken off Redis and lost with its worker is not redelivered: the job's claim and the sweeper
+    # (summaries.services.jobs.jobs_sweep_stalled) hand it on instead.
+    Q_CLUSTER["redis"] = _cfg.redis_url
+else:
+    # The ORM broker whose enqueue does not close the caller's connection (summarybot/queue.py). Only with
+    # the ORM broker: django-q2 prefers broker_class over every other broker setting.
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "summarybot.queue.OrmBroker"
 
 # --- Auth, i18n, static --------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -531,7 +531,8 @@ def jobs_unstarted() -> list[SummaryJob]:
 
 
 def jobs_sweep_stalled() -> int:
-    """Re-enqueue running jobs whose worker died (no heartbeat); returns how many were handed on.
+    """Re-enqueue running jobs whose worker died (no heartbeat), and queued jobs whose task was lost with
+    a worker; returns how many were handed on.
 
     A job is re-enqueued at most once per stale window: while the task enqueued last time may still be
     waiting for a worker, a second one would only make two workers race for the claim.
@@ -549,6 +550,42 @@ def jobs_sweep_stalled() -> int:
         if SummaryJob.objects.filter(pk=job_id, requeued_at=requeued_at).update(requeued_at=now) == 1:
             enqueue_job(job_id=job_id)
             handed_on += 1
+    handed_on += _requeue_lost_tasks(now=now, stale=stale)
     if handed_on:
         logger.warning("re-enqueued stalled jobs", extra={"count": handed_on})
+    return handed_on
+
+
+def _requeue_lost_tasks(*, now: datetime, stale: datetime) -> int:
+    """Enqueue again the queued jobs whose task left the queue without a worker claiming the job.
+
+    A killed worker loses the tasks it had taken off the queue and not yet started: Redis hands a task over
+    once (no acknowledgement, no redelivery), and the ORM broker brings it back only after Q_TIMEOUT + 60 s,
+    past JOB_START_DEADLINE_SECONDS. The queue cannot be searched for one job's task, so it is counted:
+    while it holds as many tasks as there are queued jobs, none is presumed lost. Otherwise the oldest of
+    those waiting longer than the stale window are enqueued again, each at most once per window; a copy
+    whose original was only waiting in a live worker finds the job claimed or finished and does nothing.
+    """
+    from django_q.brokers import get_broker
+
+    waiting = SummaryJob.objects.filter(status=JobStatus.QUEUED)
+    queued = waiting.count()
+    if not queued:
+        return 0
+    missing = queued - (get_broker().queue_size() or 0)
+    if missing <= 0:
+        return 0
+    lost = list(
+        waiting.filter(created_at__lt=stale)
+        .filter(Q(requeued_at__isnull=True) | Q(requeued_at__lt=stale))
+        .order_by("created_at")
+        .values_list("pk", "requeued_at")[:missing]
+    )
+    handed_on = 0
+    for job_id, requeued_at in lost:
+        if SummaryJob.objects.filter(
+            pk=job_id, status=JobStatus.QUEUED, requeued_at=requeued_at
+        ).update(requeued_at=now) == 1:
+            enqueue_job(job_id=job_id)
+            handed_on += 1
     return handed_on

@@ -15,6 +15,7 @@ from summaries.models import JobStatus, SummaryJob, UsageRecord
 from summaries.services.jobs import (
     ClaimLost,
     SummaryRequest,
+    enqueue_job,
     job_claim,
     job_delivered,
     job_delivery_step,
@@ -300,6 +301,19 @@ def test_a_job_whose_worker_died_is_handed_on_and_given_up_after_max_attempts(se
     assert job_claim(job_id=job.pk) is None
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "worker_lost"
+
+
+def test_a_queued_job_whose_task_was_lost_with_its_worker_is_enqueued_again_once_per_window():
+    long_ago = timezone.now() - timedelta(minutes=10)
+    lost, waiting, fresh = SummaryJobFactory(), SummaryJobFactory(), SummaryJobFactory()
+    SummaryJob.objects.filter(pk__in=[lost.pk, waiting.pk]).update(created_at=long_ago)
+    enqueue_job(job_id=waiting.pk)  # its task is still in the queue; `lost`'s left with a killed worker
+    enqueue_job(job_id=fresh.pk)
+    assert jobs_sweep_stalled() == 1
+    assert sorted(queued_job_ids()) == sorted([str(waiting.pk), str(fresh.pk), str(lost.pk)])
+    assert jobs_sweep_stalled() == 0  # the queue holds a task for every queued job again
+    OrmQ.objects.all().delete()  # every task lost: `lost` was handed on in this window already
+    assert jobs_sweep_stalled() == 1 and queued_job_ids() == [str(waiting.pk)]
 
 
 def test_progress_never_moves_a_finished_job():

@@ -285,3 +285,34 @@ def test_the_development_login_exists_only_on_a_local_debug_site_without_an_oaut
     clean_env, values: dict[str, str], expected: bool
 ) -> None:
     assert read(clean_env, **values).dashboard_dev_login is expected
+
+
+@pytest.mark.parametrize(
+    ("values", "broker"),
+    [
+        ({}, "orm"),
+        ({"REDIS_URL": "redis://cache.internal:6379/0"}, "redis"),
+        ({"REDIS_URL": "redis://cache.internal:6379/0", "Q_BROKER": "orm"}, "orm"),
+        ({"REDIS_URL": "redis://cache.internal:6379/0", "Q_BROKER": "Redis"}, "redis"),
+    ],
+)
+def test_the_task_queue_is_redis_when_there_is_one_unless_told_otherwise(clean_env, values, broker):
+    assert read(clean_env, **PRODUCTION, **values).q_broker == broker
+
+
+@pytest.mark.parametrize("values", [{"Q_BROKER": "redis"}, {"Q_BROKER": "sqs", "REDIS_URL": "redis://r:6379/0"}])
+def test_a_task_queue_that_cannot_work_stops_startup_naming_the_variable(clean_env, values):
+    with pytest.raises(ConfigError, match="Q_BROKER"):
+        read(clean_env, **PRODUCTION, **values)
+
+
+def test_django_q2_is_given_the_broker_chosen(tmp_path):
+    [redis_cluster] = production_settings(
+        tmp_path, "Q_CLUSTER", REDIS_URL="redis://cache.internal:6379/3", Q_BROKER=""  # the suite sets orm
+    ).values()
+    assert redis_cluster["redis"] == "redis://cache.internal:6379/3"
+    assert "broker_class" not in redis_cluster and "orm" not in redis_cluster
+    [orm_cluster] = production_settings(
+        tmp_path, "Q_CLUSTER", REDIS_URL="redis://cache.internal:6379/3", Q_BROKER="orm"
+    ).values()
+    assert orm_cluster["broker_class"] == "summarybot.queue.OrmBroker" and "redis" not in orm_cluster
