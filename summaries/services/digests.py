@@ -37,6 +37,7 @@ from summaries.models import (
 )
 from summaries.selectors import summary_result
 from summaries.services.catchup import catch_up_window
+from summaries.services.discord_results import interaction_usable
 from summaries.services.jobs import SummaryRequest, summary_request
 from summaries.services.schedule_outcomes import schedule_run_counted
 from summarybot.discord.client import DiscordRest
@@ -47,8 +48,6 @@ logger = logging.getLogger(__name__)
 
 # A catch-up digest covers at most this many of the member's most active channels.
 CATCH_UP_CHANNELS = 5
-# Discord keeps interaction tokens 15 minutes; leave a margin for the request in flight.
-_INTERACTION_LIFETIME = timedelta(minutes=14, seconds=30)
 
 
 # --- Opening ------------------------------------------------------------------------------------------
@@ -224,12 +223,6 @@ def _nonce(digest: Digest, page: int) -> str:
     return hashlib.sha256(f"digest:{digest.pk}:{page}".encode()).hexdigest()[:25]
 
 
-def _interaction_usable(digest: Digest) -> bool:
-    return bool(digest.interaction_token and digest.application_id) and (
-        timezone.now() - digest.created_at < _INTERACTION_LIFETIME
-    )
-
-
 async def _post(digest: Digest, pages: list[list[dict[str, Any]]]) -> int | None:
     async with DiscordRest() as rest:
         if digest.kind == DigestKind.SCHEDULE:
@@ -245,7 +238,7 @@ async def _post(digest: Digest, pages: list[list[dict[str, Any]]]) -> int | None
 
 async def _post_privately(rest: DiscordRest, digest: Digest, pages: list[list[dict[str, Any]]]) -> int | None:
     """A catch-up answers the member where they asked (ephemeral), or by DM once that answer expired."""
-    if _interaction_usable(digest):
+    if interaction_usable(digest):
         try:
             first = await rest.interactions.edit_original_response(
                 digest.application_id, digest.interaction_token, content="", embeds=pages[0]
@@ -267,7 +260,7 @@ async def _post_privately(rest: DiscordRest, digest: Digest, pages: list[list[di
 
 
 async def _tell_member(digest: Digest, text: str) -> None:
-    if not _interaction_usable(digest):
+    if not interaction_usable(digest):
         return
     async with DiscordRest() as rest:
         await rest.interactions.edit_original_response(digest.application_id, digest.interaction_token, content=text, embeds=[])

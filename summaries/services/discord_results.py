@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from guilds.models import Channel
 from summaries.engine.render.discord import DiscordRendering, render_discord
-from summaries.models import DeliveryMode, Schedule, Summary, SummaryJob, Visibility
+from summaries.models import DeliveryMode, Digest, Schedule, Summary, SummaryJob, Visibility
 from summaries.selectors import summary_result
 from summaries.services.jobs import job_delivered, job_delivery_step
 from summarybot.discord.client import DiscordRest
@@ -31,8 +31,11 @@ logger = logging.getLogger(__name__)
 INTERACTION_TOKEN_LIFETIME = timedelta(minutes=14, seconds=30)
 
 
-def interaction_usable(job: SummaryJob) -> bool:
-    return bool(job.interaction_token and job.application_id) and timezone.now() - job.created_at < INTERACTION_TOKEN_LIFETIME
+def interaction_usable(asked: SummaryJob | Digest) -> bool:
+    """Whether the interaction a job (or a digest) answers can still be edited or followed up."""
+    return bool(asked.interaction_token and asked.application_id) and (
+        timezone.now() - asked.created_at < INTERACTION_TOKEN_LIFETIME
+    )
 
 
 def summary_title(summary: Summary, channel_name: str | None = None) -> str:
