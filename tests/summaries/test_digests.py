@@ -19,6 +19,7 @@ from summaries.services.digests import digests_sweep
 from summaries.services.schedules import schedule_create, schedule_materialize
 from summaries.tasks import run_schedule, run_summary_job
 from tests.fakes.discord import FakeDiscord, Overwrite, Permission
+from tests.summaries.test_schedule_runs import posts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,10 +48,6 @@ def combined_due(guild, channels, post_to) -> tuple[Schedule, object]:  # type: 
     schedule.refresh_from_db()
     schedule_materialize(schedule=schedule)
     return schedule, slot
-
-
-def posts(fake: FakeDiscord, channel) -> list:  # type: ignore[no-untyped-def]
-    return [r for r in fake.requests_matching("POST", rf"^/channels/{channel.id}/messages$") if r.status == 200]
 
 
 def test_a_combined_run_posts_one_digest_with_a_section_per_busy_channel(world):
