@@ -15,11 +15,13 @@ from django.db.models.functions import DenseRank
 
 from guilds.models import Channel, ChannelKind, Guild
 from summaries.models import Digest, DigestStatus, JobSource, JobStatus, Schedule, Summary, SummaryJob
+from summaries.schedule_times import describe
 from summaries.selectors import (
     api_status,
     api_summaries,
     schedule_channel_names,
     schedule_scope_label,
+    schedule_timing,
     schedules_for_guild,
 )
 from summaries.services.usage import MonthUsage, usage_this_month
@@ -124,6 +126,8 @@ class ScheduleRow:
     frequency: str
     time_of_day: str
     timezone: str
+    # "weekly on Monday, Friday at 09:00 (Europe/Berlin)", "cron '0 9 * * 1-5' (UTC)"
+    timing: str
     enabled: bool
     paused_reason: str
     next_run_at: datetime | None
@@ -146,6 +150,7 @@ def dashboard_schedules(*, guild: Guild) -> list[ScheduleRow]:
             frequency=s.get_frequency_display(),
             time_of_day=s.time_of_day.strftime("%H:%M") if s.time_of_day else "",
             timezone=s.timezone,
+            timing=describe(schedule_timing(s)),
             enabled=s.enabled,
             paused_reason=s.paused_reason,
             next_run_at=s.next_run_at,

@@ -7,9 +7,12 @@ The manager logs in through the real allauth flow against the fake Discord; time
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +20,13 @@ import time_machine
 from django.test import Client
 from django_q.models import Schedule as QSchedule
 
-from guilds.models import Channel, ChannelKind
+from guilds.models import Channel, ChannelKind, Guild
 from summaries.forms import ScheduleForm
 from summaries.models import JobSource, Schedule, SummaryJob
 from summaries.services.dashboard import schedule_form_choices
 from summaries.services.schedules import TWIN_PREFIX, schedule_create, twin_name
 from summarybot.errors import InvalidInput, NotFound
-from tests.dashboard.conftest import Server, log_in, make_server
+from tests.dashboard.conftest import Server, log_in, make_server, point_settings_at
 from tests.factories import ChannelFactory, SummaryJobFactory, WebhookDestinationFactory
 from tests.fakes.discord import FakeDiscord
 
@@ -619,3 +622,59 @@ def test_the_manager_reaches_every_page(berlin: Server, frozen: Client) -> None:
         if method == "get":
             assert frozen.get(url).status_code == 200, url
     assert frozen.post(f"/servers/{berlin.guild.id}/schedules/{schedule.pk}/delete/").status_code == 200
+
+
+# --- In a browser ---------------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.django_db(transaction=True)
+def test_in_a_browser_the_preview_follows_the_fields_and_the_schedule_is_created(  # type: ignore[no-untyped-def]
+    live_server, discord_settings: FakeDiscord, settings, tmp_path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements/dev.txt)")
+    point_settings_at(settings, discord_settings)
+    server = make_server(discord_settings, "Alpha")
+    Guild.objects.filter(pk=server.guild.pk).update(timezone="Asia/Tokyo")
+    discord_settings.oauth_login_as(server.manager)
+    shots = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or tmp_path)
+
+    # Playwright's sync API keeps an event loop in this thread: the ORM is used only before and after it.
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.goto(f"{live_server.url}/login/")
+            page.get_by_role("button", name="Log in with Discord").click()
+            page.wait_for_url(f"{live_server.url}/")
+            page.goto(f"{live_server.url}/servers/{server.guild.id}/schedules/")
+            page.get_by_role("link", name="New schedule").click()
+            preview = page.locator("#schedule-preview")
+            sync_api.expect(preview).to_contain_text("needs a time of day")  # daily, but no time yet: loaded by htmx
+            page.get_by_label("Name", exact=True).fill("weekday mornings")
+            page.get_by_label("Channels", exact=True).select_option(str(server.general.id))
+            page.get_by_label("How often").select_option("cron")
+            page.get_by_label("Cron expression").fill("30 8 * * 1-5")
+            page.get_by_label("Cron expression").press("Tab")  # a change event: htmx asks for the preview
+            sync_api.expect(preview.locator("li")).to_have_count(3)
+            sync_api.expect(preview.locator("li").first).to_contain_text("08:30 JST")
+            page.screenshot(path=str(shots / "schedule-form.png"), full_page=True)
+            page.get_by_role("button", name="Create").click()
+            sync_api.expect(page.get_by_role("status")).to_contain_text("Schedule weekday mornings created.")
+            sync_api.expect(page.locator("td.state time.next-run")).to_contain_text("08:30 JST")
+            sync_api.expect(page.locator("tbody tr").first).to_contain_text("cron '30 8 * * 1-5' (Asia/Tokyo)")
+            page.screenshot(path=str(shots / "schedules.png"), full_page=True)
+        finally:
+            browser.close()
+
+    schedule = Schedule.objects.get()
+    assert (schedule.name, schedule.frequency, schedule.cron, schedule.timezone) == (
+        "weekday mornings",
+        "cron",
+        "30 8 * * 1-5",
+        "Asia/Tokyo",
+    )
+    assert schedule.channel_ids == [server.general.id] and twin(schedule.pk) is not None
