@@ -99,7 +99,9 @@ def _schedule_form(guild: Guild, request: HttpRequest, schedule: Schedule | None
     kept = [*(schedule.channel_ids or []), *(schedule.excluded_channel_ids or [])]
     return ScheduleForm(
         data,
-        choices=schedule_form_choices(guild_id=guild.id, keep_channel_ids=kept),
+        choices=schedule_form_choices(
+            guild_id=guild.id, keep_channel_ids=kept, keep_post_channel_id=schedule.discord_channel_id
+        ),
         initial=ScheduleForm.initial_for(schedule),
     )
 

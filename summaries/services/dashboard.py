@@ -251,18 +251,22 @@ class ScheduleFormChoices:
     destinations: list[tuple[int, str]]
 
 
-def schedule_form_choices(*, guild_id: int, keep_channel_ids: Iterable[int] = ()) -> ScheduleFormChoices:
+def schedule_form_choices(
+    *, guild_id: int, keep_channel_ids: Iterable[int] = (), keep_post_channel_id: int | None = None
+) -> ScheduleFormChoices:
     """The guild's channels a schedule can summarize (on, and not private unless enabled anyway), its
     categories, the channels it can post in, and its destinations: two queries.
 
-    `keep_channel_ids` (what a schedule being edited already names) stay offered even when turned off since,
-    so that editing something else does not silently drop them; the run reports them refused.
+    What a schedule being edited already names stays offered: its channels (`keep_channel_ids`) even when
+    turned off since (the run reports them refused), and its post channel even when it is a thread (the
+    API and /schedule can set one), so that editing something else never silently drops them.
     """
     keep = set(keep_channel_ids)
+    keep_post = {keep_post_channel_id} if keep_post_channel_id else set()
     listed = {ChannelKind.CATEGORY, *SCOPE_CHANNEL_KINDS, *POST_CHANNEL_KINDS}
     rows = (
         Channel.objects.filter(guild_id=guild_id, deleted_at__isnull=True)
-        .filter(Q(kind__in=listed) | Q(pk__in=keep))
+        .filter(Q(kind__in=listed) | Q(pk__in=keep | keep_post))
         .order_by("name", "pk")
         .values_list("pk", "name", "kind", "enabled", "is_locked", "allow_when_locked")
     )
@@ -271,14 +275,15 @@ def schedule_form_choices(*, guild_id: int, keep_channel_ids: Iterable[int] = ()
         if kind == ChannelKind.CATEGORY:
             categories.append((pk, name))
             continue
-        if kind in POST_CHANNEL_KINDS:
-            post_channels.append((pk, f"#{name}"))
+        thread = " (thread)" if kind in ChannelKind.threads() else ""
+        if kind in POST_CHANNEL_KINDS or pk in keep_post:
+            post_channels.append((pk, f"#{name}{thread}"))
         summarizable = enabled and (not locked or allowed)
         if summarizable and kind in SCOPE_CHANNEL_KINDS:
             forum = kind in (ChannelKind.FORUM, ChannelKind.MEDIA)
             channels.append((pk, f"#{name} (forum)" if forum else f"#{name}"))
         elif pk in keep:
-            channels.append((pk, f"#{name} (summaries off)" if not summarizable else f"#{name}"))
+            channels.append((pk, f"#{name} (summaries off)" if not summarizable else f"#{name}{thread}"))
     destinations = list(
         WebhookDestination.objects.filter(guild_id=guild_id).order_by("name", "pk").values_list("pk", "name")
     )

@@ -351,6 +351,22 @@ def test_a_channel_turned_off_since_stays_listed_when_editing(berlin: Server, fr
     assert str(dev.id) not in options(frozen.get(new_url(berlin)).content.decode(), "channel_ids")
 
 
+def test_a_thread_set_over_the_api_as_the_post_channel_survives_an_edit(berlin: Server, frozen: Client) -> None:
+    thread = ChannelFactory(
+        guild=berlin.guild, name="digests", kind=ChannelKind.PUBLIC_THREAD, parent_id=berlin.general.id
+    )
+    schedule = a_schedule(berlin, mode="combined", discord_channel_id=thread.id)
+    page = frozen.get(edit_url(berlin, schedule)).content.decode()
+    assert re.search(rf'<option value="{thread.id}" selected>#digests \(thread\)</option>', page)
+    assert str(thread.id) not in options(page, "channel_ids")
+    posted = form(berlin, name="renamed", mode="combined", discord_channel_id=thread.id)
+    assert frozen.post(edit_url(berlin, schedule), posted).status_code == 302
+    schedule.refresh_from_db()
+    assert (schedule.name, schedule.discord_channel_id) == ("renamed", thread.id)
+    # Offered to the schedule that has it, not to every new one.
+    assert str(thread.id) not in options(frozen.get(new_url(berlin)).content.decode(), "discord_channel_id")
+
+
 def test_another_servers_schedule_has_no_edit_page(oauth_discord: FakeDiscord, berlin: Server, frozen: Client) -> None:
     other = make_server(oauth_discord, "Beta")
     theirs = schedule_create(
