@@ -104,6 +104,17 @@ def next_fire(timing: ScheduleTiming, *, after: datetime) -> datetime:
     return _next_wall_clock(zone, timing, after)
 
 
+def next_fires(timing: ScheduleTiming, *, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fires after `after` (UTC), once the timing is valid (InvalidInput otherwise): what a
+    form previews before the schedule is saved."""
+    timing.validate()
+    fires: list[datetime] = []
+    for _ in range(count):
+        after = next_fire(timing, after=after)
+        fires.append(after)
+    return fires
+
+
 def previous_fire(timing: ScheduleTiming, *, before: datetime) -> datetime:
     """The last instant strictly before `before` at which the schedule fires (UTC)."""
     before = before.astimezone(UTC)

@@ -19,6 +19,16 @@ urlpatterns = [
         name="dashboard-channel-switch",
     ),
     path("servers/<int:guild_id>/schedules/", summary_views.schedules, name="dashboard-schedules"),
+    path("servers/<int:guild_id>/schedules/new/", summary_views.schedule_new, name="dashboard-schedule-new"),
+    path(
+        "servers/<int:guild_id>/schedules/preview/", summary_views.schedule_preview, name="dashboard-schedule-preview"
+    ),
+    # Before the actions' pattern, which would take "edit" for an action.
+    path(
+        "servers/<int:guild_id>/schedules/<int:schedule_id>/edit/",
+        summary_views.schedule_edit,
+        name="dashboard-schedule-edit",
+    ),
     path(
         "servers/<int:guild_id>/schedules/<int:schedule_id>/<slug:action>/",
         summary_views.schedule_action,
