@@ -384,3 +384,7 @@ LOGGING = {
         "openai": {"level": "WARNING"},
     },
 }
+
+# Audit log entries (who changed what, guilds/audit.py) are deleted by the daily retention task after this
+# many days, whatever a guild's own retention_days.
+AUDIT_LOG_RETENTION_DAYS: int = _cfg.audit_log_retention_days
