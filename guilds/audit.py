@@ -28,6 +28,27 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from guilds.models import ActorKind, AuditEntry
 
+# What entries are about (the services pass these as target_type), as the audit page names them.
+TARGET_TYPES: dict[str, str] = {
+    "guild": "Server settings",
+    "channel": "Channel",
+    "schedule": "Schedule",
+    "destination": "Destination",
+    "apikey": "API key",
+    "inbound_secret": "Inbound secret",
+    "member": "Member",
+}
+# The actions the services record, offered as suggestions by the page's "action starts with" filter.
+ACTIONS: tuple[str, ...] = (
+    "guild.settings.update",
+    "channel.enable", "channel.enable_locked", "channel.disable", "channel.update",
+    "schedule.create", "schedule.update", "schedule.delete", "schedule.pause", "schedule.resume", "schedule.run_now",
+    "destination.create", "destination.update", "destination.delete", "destination.rotate_secret",
+    "destination.disable", "destination.enable",
+    "apikey.create", "apikey.revoke", "inbound_secret.create", "inbound_secret.revoke",
+    "member.optout", "member.optin", "member.forget", "member.export",
+)  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
