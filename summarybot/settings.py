@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication: what a staff user changes in the admin is audit-logged as theirs.
+    "summarybot.middleware.AdminAuditActorMiddleware",
 ]
 
 ROOT_URLCONF = "summarybot.urls"

@@ -115,3 +115,14 @@ def test_the_audit_log_is_read_only_for_operators(operator):
     assert detail.status_code == 200 and b'name="action"' not in detail.content  # shown, not editable
     operator.post(reverse("admin:guilds_auditentry_change", args=[entry.pk]), {"action": "forged"})
     assert AuditEntry.objects.get(pk=entry.pk).action == "guild.settings.update"
+
+
+def test_an_admin_action_is_audit_logged_as_the_operator(operator):
+    from guilds.models import ActorKind, AuditEntry
+
+    issued = api_key_issue(guild=GuildFactory(), name="old", scopes=["usage:read"])
+    run_action(operator, ApiKey, "revoke", [issued.api_key.pk])
+    entry = AuditEntry.objects.get(action="apikey.revoke")
+    username = entry.actor_name
+    assert (entry.actor_kind, entry.actor_id) == (ActorKind.OPERATOR, f"admin:{username}")
+    assert username.startswith("user")  # the staff account of the fixture (UserFactory)
