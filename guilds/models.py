@@ -218,7 +218,7 @@ class ActorKind(models.TextChoices):
     BOT = "bot", "Discord member (bot command)"
     API_KEY = "api_key", "API key"
     INBOUND_WEBHOOK = "inbound_webhook", "Inbound webhook"
-    OPERATOR = "operator", "Operator command"
+    OPERATOR = "operator", "Operator (command or admin)"
     SYSTEM = "system", "System"
 
 

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor_kind', models.CharField(choices=[('dashboard', 'Dashboard user'), ('bot', 'Discord member (bot command)'), ('api_key', 'API key'), ('inbound_webhook', 'Inbound webhook'), ('operator', 'Operator command'), ('system', 'System')], max_length=16)),
+                ('actor_kind', models.CharField(choices=[('dashboard', 'Dashboard user'), ('bot', 'Discord member (bot command)'), ('api_key', 'API key'), ('inbound_webhook', 'Inbound webhook'), ('operator', 'Operator (command or admin)'), ('system', 'System')], max_length=16)),
                 ('actor_id', models.CharField(blank=True, help_text='Discord user id, API key prefix, inbound secret id, command name', max_length=64)),
                 ('actor_name', models.CharField(blank=True, help_text='As it was at the time', max_length=100)),
                 ('action', models.CharField(help_text='A dotted verb: guild.settings.update, schedule.create…', max_length=64)),
