@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 from django.conf import settings
 
+from botrunner._audit import act_as_member
 from botrunner._errors import handle_interaction_error
 from botrunner._views import SummaryPageButton
 from summarybot.discord.session import apply_endpoint_settings, http_trace
@@ -46,6 +47,11 @@ def bot_intents() -> discord.Intents:
 
 
 class SummaryCommandTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        # Before every command, in the interaction's own task: what it changes is audit-logged as the member's.
+        act_as_member(interaction)
+        return True
+
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError, /) -> None:
         await handle_interaction_error(interaction, error)
 

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from guilds.models import Channel, Guild, MemberOptOut
+from django.contrib import admin
+from django.http import HttpRequest
+
+from guilds.models import AuditEntry, Channel, Guild, MemberOptOut
 
 
 @admin.register(Guild)
@@ -41,3 +44,45 @@ class MemberOptOutAdmin(admin.ModelAdmin):
     search_fields = ("=user_id", "=guild__id")
     autocomplete_fields = ("guild",)
     list_select_related = ("guild",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: an audit log that operators could edit would prove nothing."""
+
+    list_display = (
+        "created_at",
+        "guild_id",
+        "actor_kind",
+        "actor_id",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_label",
+    )
+    list_filter = ("actor_kind", "target_type", "action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=guild__id", "=actor_id", "actor_name", "action", "=target_id", "target_label")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-pk")
+    # guild_id in the list: no join (nor the guild's encrypted key decrypted) per row.
+    fields = (
+        "created_at",
+        "guild",
+        "actor_kind",
+        "actor_id",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "changes",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

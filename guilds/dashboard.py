@@ -3,7 +3,8 @@
 `guild_page` wraps every per-server view: it needs a Discord login, asks guilds.access whether the user
 may manage that server now, and answers 404 for a server that is not theirs (whether or not it exists),
 403 for one they are in without Manage Server, a fresh login when Discord no longer takes their token,
-and 503 when Discord cannot be asked (never a guess in the user's favour).
+and 503 when Discord cannot be asked (never a guess in the user's favour). What the view changes is
+audit-logged as that Discord user's doing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from guilds.access import managed_guild_get
-from guilds.models import Guild
+from guilds.audit import Actor, audit_actor
+from guilds.models import ActorKind, Guild
 from summarybot.discord.errors import DiscordAuthFailed, DiscordError
 from summarybot.discord_login.session import DiscordIdentity, identity_get
 from summarybot.errors import NotFound, PermissionDenied
@@ -47,6 +49,11 @@ def discord_unavailable(request: HttpRequest, exc: DiscordError) -> HttpResponse
     return render(request, "dashboard/discord_unavailable.html", status=503)
 
 
+def dashboard_actor(request: HttpRequest, identity: DiscordIdentity) -> Actor:
+    """Who the audit log names for a dashboard change: their Discord id and the account's username then."""
+    return Actor(kind=ActorKind.DASHBOARD, id=str(identity.user_id), name=request.user.get_username())
+
+
 def guild_page(view: GuildView) -> GuildView:
     """Decorate `view(request, guild, ...)`; the URL gives `guild_id`."""
 
@@ -67,6 +74,7 @@ def guild_page(view: GuildView) -> GuildView:
         except PermissionDenied as exc:
             return render(request, "dashboard/forbidden.html", {"message": exc.message}, status=403)
         request.discord_identity = identity  # type: ignore[attr-defined]
-        return view(request, guild, *args, **kwargs)
+        with audit_actor(dashboard_actor(request, identity)):
+            return view(request, guild, *args, **kwargs)
 
     return wrapper

@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from guilds.models import Guild, SummaryFormat
+from guilds.audit import TARGET_TYPES
+from guilds.models import ActorKind, Guild, SummaryFormat
 
 # The form fields that map one-to-one onto guild settings (guilds.services.GUILD_CONFIG_FIELDS).
 SETTINGS_FIELDS = (
@@ -81,3 +82,27 @@ class GuildSettingsForm(forms.Form):
 class ChannelSwitchForm(forms.Form):
     on = forms.TypedChoiceField(choices=[("1", "on"), ("0", "off")], coerce=lambda v: v == "1")
     confirm = forms.BooleanField(required=False)
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters (GET): every field optional, the dates are UTC days, both included."""
+
+    actor_kind = forms.ChoiceField(choices=[("", "Anyone"), *ActorKind.choices], required=False, label="Who")
+    action = forms.CharField(
+        max_length=64, required=False, label="Action starts with", help_text="e.g. schedule. or channel.enable"
+    )
+    target_type = forms.ChoiceField(
+        choices=[("", "Anything"), *TARGET_TYPES.items()], required=False, label="What it changed"
+    )
+    since = forms.DateField(required=False, label="From (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="Until (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].widget.attrs["list"] = "audit-actions"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from summarybot.db import EncryptedTextField, TimeStampedModel
 
@@ -210,3 +211,53 @@ class ChannelActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} wrote {self.messages} in {self.channel_id} on {self.day}"
+
+
+class ActorKind(models.TextChoices):
+    DASHBOARD = "dashboard", "Dashboard user"
+    BOT = "bot", "Discord member (bot command)"
+    API_KEY = "api_key", "API key"
+    INBOUND_WEBHOOK = "inbound_webhook", "Inbound webhook"
+    OPERATOR = "operator", "Operator (command or admin)"
+    SYSTEM = "system", "System"
+
+
+class AuditEntry(models.Model):
+    """One change to a guild's configuration or integrations (or an operator-wide action): who, what, when.
+
+    Written by the services (guilds/audit.py) in the transaction of the change; never edited afterwards,
+    except that a forgotten member's display name is blanked. `changes` holds only the fields that changed,
+    `{field: [before, after]}`; a write-only secret appears as "set", "changed" or "cleared", never its value.
+    """
+
+    guild = models.ForeignKey(
+        Guild,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty = an operator-wide action (a member forgotten in every guild)",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_id = models.CharField(
+        max_length=64, blank=True, help_text="Discord user id, API key prefix, inbound secret id, command name"
+    )
+    actor_name = models.CharField(max_length=100, blank=True, help_text="As it was at the time")
+    action = models.CharField(max_length=64, help_text="A dotted verb: guild.settings.update, schedule.create…")
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # The dashboard's audit page: a guild's entries, newest first (its filters narrow this range).
+            models.Index(fields=["guild", "-created_at"], name="guilds_audit_guild_idx"),
+            # The daily retention prune, and the admin's list of every guild's entries.
+            models.Index(fields=["created_at"], name="guilds_audit_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_kind} {self.actor_id or '-'} at {self.created_at:%Y-%m-%d %H:%M}"

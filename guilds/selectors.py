@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from django.db.models import QuerySet
 
-from guilds.models import Channel, Guild
+from guilds.models import AuditEntry, Channel, Guild
 from summarybot.errors import NotFound
 
 # The bot registers a guild when Discord announces it (GUILD_CREATE); a command can arrive a moment earlier.
@@ -43,3 +45,32 @@ def log_channel_choices(*, guild_id: int) -> list[tuple[int, str]]:
         .order_by("name", "id")
         .values_list("id", "name")
     )
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def audit_entries(
+    *,
+    guild_id: int,
+    actor_kind: str = "",
+    action: str = "",
+    target_type: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEntry]:
+    """A guild's audit entries, newest first: by actor kind, action prefix, target type, and UTC days
+    (`since` and `until` both included)."""
+    entries = AuditEntry.objects.filter(guild_id=guild_id)
+    if actor_kind:
+        entries = entries.filter(actor_kind=actor_kind)
+    if action:
+        entries = entries.filter(action__startswith=action)
+    if target_type:
+        entries = entries.filter(target_type=target_type)
+    if since is not None:
+        entries = entries.filter(created_at__gte=_utc_midnight(since))
+    if until is not None:
+        entries = entries.filter(created_at__lt=_utc_midnight(until + timedelta(days=1)))
+    return entries.order_by("-created_at", "-pk")

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from guilds.activity import activity_forget_member
+from guilds.audit import audit_diff, audit_record, audit_snapshot
 from guilds.models import Channel, ChannelKind, Guild, MemberOptOut
 from guilds.selectors import LOG_CHANNEL_KINDS, guild_get
 from summarybot.errors import InvalidInput, NotFound
@@ -61,6 +62,8 @@ GUILD_CONFIG_FIELDS = frozenset(
         "llm_api_key",
     }
 )
+# Write-only: the audit log says it was set, changed or cleared, never what it is.
+GUILD_SECRET_FIELDS = frozenset({"llm_api_key"})
 _MAX_API_KEY_LENGTH = 512
 CHANNEL_CONFIG_FIELDS = frozenset(
     {"enabled", "allow_when_locked", "format_override", "language_override", "redact_pii_override"}
@@ -281,6 +284,7 @@ def guild_config_update(*, guild_id: int, changes: Mapping[str, Any]) -> Guild:
         _check_log_channel(guild_id, changes["log_channel_id"])
     if "llm_api_key" in changes:
         _check_llm_api_key(changes["llm_api_key"])
+    before = audit_snapshot(guild, changes)
     for name, value in changes.items():
         setattr(guild, name, value)
     try:
@@ -288,6 +292,12 @@ def guild_config_update(*, guild_id: int, changes: Mapping[str, Any]) -> Guild:
     except ValidationError as exc:
         raise InvalidInput(_validation_message(exc), details=getattr(exc, "message_dict", {})) from None
     guild.save(update_fields=[*changes, "updated_at"])
+    diff = audit_diff(before, audit_snapshot(guild, changes), secrets=GUILD_SECRET_FIELDS)
+    if diff:
+        audit_record(
+            action="guild.settings.update", guild_id=guild_id, target_type="guild", target_id=guild_id,
+            target_label=guild.name, changes=diff,
+        )
     logger.info("guild config changed", extra={"guild_id": guild_id, "fields": sorted(changes)})
     return guild
 
@@ -303,6 +313,7 @@ def channel_config_update(*, guild_id: int, channel_id: int, changes: Mapping[st
     )
     if channel is None:
         raise NotFound(f"Channel {channel_id} is not known in this server.")
+    before, was_allowed = audit_snapshot(channel, changes), channel.summaries_allowed
     for name, value in changes.items():
         setattr(channel, name, value)
     try:
@@ -310,10 +321,25 @@ def channel_config_update(*, guild_id: int, channel_id: int, changes: Mapping[st
     except ValidationError as exc:
         raise InvalidInput(_validation_message(exc), details=getattr(exc, "message_dict", {})) from None
     channel.save(update_fields=[*changes, "updated_at"])
+    diff = audit_diff(before, audit_snapshot(channel, changes))
+    if diff:
+        audit_record(
+            action=_channel_action(channel, was_allowed=was_allowed), guild_id=guild_id, target_type="channel",
+            target_id=channel_id, target_label=f"#{channel.name}", changes=diff,
+        )
     logger.info(
         "channel config changed", extra={"guild_id": guild_id, "channel_id": channel_id, "fields": sorted(changes)}
     )
     return channel
+
+
+def _channel_action(channel: Channel, *, was_allowed: bool) -> str:
+    """Turning summaries on in a channel @everyone cannot see is the change admins look for: its own action."""
+    if channel.summaries_allowed and not was_allowed:
+        return "channel.enable_locked" if channel.is_locked else "channel.enable"
+    if was_allowed and not channel.summaries_allowed:
+        return "channel.disable"
+    return "channel.update"
 
 
 class LockedChannelNeedsConfirmation(InvalidInput):
@@ -372,6 +398,9 @@ def member_optout_create(*, user_id: int, guild_id: int | None) -> bool:
     try:
         with transaction.atomic():
             _, created = MemberOptOut.objects.get_or_create(user_id=user_id, guild_id=guild_id)
+            if created:
+                # The member's own choice: who and where, nothing of what they wrote.
+                audit_record(action="member.optout", guild_id=guild_id, target_type="member", target_id=user_id)
     except IntegrityError:
         # A concurrent request created the same opt-out: the unique constraint answered for us.
         created = False
@@ -383,7 +412,10 @@ def member_optout_create(*, user_id: int, guild_id: int | None) -> bool:
 
 def member_optout_delete(*, user_id: int, guild_id: int | None) -> bool:
     """Remove the member's opt-out for this scope; False when there was none."""
-    deleted, _ = MemberOptOut.objects.filter(user_id=user_id, guild_id=guild_id).delete()
+    with transaction.atomic():
+        deleted, _ = MemberOptOut.objects.filter(user_id=user_id, guild_id=guild_id).delete()
+        if deleted:
+            audit_record(action="member.optin", guild_id=guild_id, target_type="member", target_id=user_id)
     if deleted:
         logger.info("member opted in", extra={"user_id": user_id, "guild_id": guild_id})
     return bool(deleted)

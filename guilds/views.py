@@ -6,21 +6,24 @@ may see which server.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guilds.access import guild_picker, invite_url, user_guilds_forget
+from guilds.audit import ACTIONS, TARGET_TYPES
 from guilds.dashboard import discord_identity, discord_unavailable, guild_page, login_again
-from guilds.forms import ChannelSwitchForm, GuildSettingsForm
-from guilds.models import Guild
-from guilds.selectors import dashboard_channels, log_channel_choices
+from guilds.forms import AuditFilterForm, ChannelSwitchForm, GuildSettingsForm
+from guilds.models import ActorKind, AuditEntry, Guild
+from guilds.selectors import audit_entries, dashboard_channels, log_channel_choices
 from guilds.services import (
     LockedChannelNeedsConfirmation,
     channel_summaries_set,
@@ -158,3 +161,84 @@ def channel_switch(request: HttpRequest, guild: Guild, channel_id: int) -> HttpR
     state = "on" if channel.summaries_allowed else "off"
     messages.success(request, f"Summaries in #{channel.name} are now {state}.")
     return redirect(back)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    field: str
+    before: str
+    after: str
+    word: str  # a write-only field's "set", "changed" or "cleared" (before and after are never stored)
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_shown(item)}" for key, item in value.items())
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    entry: AuditEntry
+    who: str
+    target: str
+    changes: list[ChangeRow]
+
+
+def _who(entry: AuditEntry) -> str:
+    if entry.actor_kind == ActorKind.SYSTEM:
+        return "Summary Bot"
+    # A forgotten member's name is blanked (gdpr_forget): their id still says who it was.
+    return entry.actor_name or entry.actor_id or "(unknown)"
+
+
+def _audit_row(entry: AuditEntry) -> AuditRow:
+    kind = TARGET_TYPES.get(entry.target_type, entry.target_type)
+    target = " ".join(part for part in (kind, entry.target_label) if part)
+    return AuditRow(entry=entry, who=_who(entry), target=target, changes=_change_rows(entry.changes))
+
+
+def _change_rows(changes: dict[str, Any]) -> list[ChangeRow]:
+    rows = []
+    for field, change in changes.items():
+        label = field.replace("_", " ")
+        if isinstance(change, list) and len(change) == 2:
+            rows.append(ChangeRow(field=label, before=_shown(change[0]), after=_shown(change[1]), word=""))
+        else:
+            rows.append(ChangeRow(field=label, before="", after="", word=str(change)))
+    return rows
+
+
+@require_http_methods(["GET"])
+@guild_page
+def audit_log(request: HttpRequest, guild: Guild) -> HttpResponse:
+    """Who changed what in this server, newest first, filtered by the GET form."""
+    form = AuditFilterForm(request.GET)
+    page = None
+    rows: list[AuditRow] = []
+    if form.is_valid():
+        filters = {name: value for name, value in form.cleaned_data.items() if value}
+        page = Paginator(audit_entries(guild_id=guild.id, **filters), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [_audit_row(entry) for entry in page.object_list]
+    return render(
+        request,
+        "guilds/audit.html",
+        {
+            "guild": guild,
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "actions": ACTIONS,
+            "tab": "audit",
+        },
+        status=200 if form.is_valid() else 400,
+    )

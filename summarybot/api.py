@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from guilds.audit import SYSTEM, audit_actor
 from summarybot.api_auth import INVALID_KEY, ApiKeyAuthentication
 from summarybot.throttles import ClientIpThrottle, CounterThrottle
 from webhooks.models import ApiKey
@@ -114,6 +115,12 @@ class ApiView(APIView):
     parser_classes = [LimitedJSONParser]
     # Method → scope; a method missing here is refused.
     required_scopes: dict[str, str] = {}
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # The key is known only once DRF authenticates, inside dispatch: ApiKeyAuthentication names it as the
+        # audit actor within this block, which ends with the request.
+        with audit_actor(SYSTEM):
+            return super().dispatch(request, *args, **kwargs)
 
     def check_early_throttles(self, request: Request) -> None:
         for throttle_class in self.early_throttle_classes:

@@ -7,6 +7,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from guilds.audit import Actor, audit_actor_narrow
+from guilds.models import ActorKind
 from webhooks.models import ApiKey
 from webhooks.services import AuthenticationFailed as KeyRejected
 from webhooks.services import api_key_authenticate
@@ -44,6 +46,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             api_key = api_key_authenticate(raw_key=raw)
         except KeyRejected:
             raise exceptions.AuthenticationFailed(INVALID_KEY, code="authentication_failed") from None
+        # What this request changes is the key's doing (ApiView.dispatch opened the block this narrows).
+        audit_actor_narrow(Actor(kind=ActorKind.API_KEY, id=api_key.prefix, name=api_key.name))
         return ApiKeyPrincipal(api_key), api_key
 
     def _raw_key(self, request: Request) -> str | None:

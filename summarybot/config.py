@@ -103,6 +103,7 @@ class Config:
     metrics_token: str
     prometheus_multiproc_dir: str
     outbound_allow_private_networks: bool
+    audit_log_retention_days: int
 
 
 # The variables that may hold a secret (credentials, or URLs carrying a password): each can instead be read
@@ -435,4 +436,6 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         log_format=log_format,
         metrics_token=env.str("METRICS_TOKEN", default="").strip(),
         prometheus_multiproc_dir=_multiproc_dir(env),
+        # Longer than any guild's summary retention by default: who changed what outlives the conversations.
+        audit_log_retention_days=_positive_int(env, "AUDIT_LOG_RETENTION_DAYS", 365, maximum=3650),
     )

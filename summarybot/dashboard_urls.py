@@ -51,4 +51,5 @@ urlpatterns = [
         webhook_views.api_key_revoke_view,
         name="dashboard-api-key-revoke",
     ),
+    path("servers/<int:guild_id>/audit/", guild_views.audit_log, name="dashboard-audit"),
 ]

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication: what a staff user changes in the admin is audit-logged as theirs.
+    "summarybot.middleware.AdminAuditActorMiddleware",
 ]
 
 ROOT_URLCONF = "summarybot.urls"
@@ -384,3 +386,7 @@ LOGGING = {
         "openai": {"level": "WARNING"},
     },
 }
+
+# Audit log entries (who changed what, guilds/audit.py) are deleted by the daily retention task after this
+# many days, whatever a guild's own retention_days.
+AUDIT_LOG_RETENTION_DAYS: int = _cfg.audit_log_retention_days

@@ -25,7 +25,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from guilds.models import Guild
+from guilds.audit import Actor, audit_actor
+from guilds.models import ActorKind, Guild
 from summaries.models import JobSource
 from summaries.selectors import api_status
 from summaries.serializers.schedules import ScheduleOutput, ScheduleUpdatedEventInput
@@ -151,6 +152,11 @@ def _unsupported(event_type: str) -> InvalidInput:
     )
 
 
+def inbound_actor(verified: Verified) -> Actor:
+    """Who the audit log names for an event's effects: the guild's inbound secret that signed it."""
+    return Actor(kind=ActorKind.INBOUND_WEBHOOK, id=str(verified.secret.pk), name=verified.secret.name)
+
+
 def inbound_receive(*, verified: Verified, body: bytes) -> InboundResult:
     """Act once on an event `inbound_verify` accepted: a replay of an acted-on `webhook-id` gets the first answer.
 
@@ -166,7 +172,7 @@ def inbound_receive(*, verified: Verified, body: bytes) -> InboundResult:
     if handler is None and event_type not in IGNORED_EVENTS:
         raise _unsupported(event_type)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit_actor(inbound_actor(verified)):
             if handler is None:
                 status_code, result, job = 200, {"ignored": True}, None
             else:

@@ -19,6 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from botrunner._access import TargetChannel
+from botrunner._audit import act_as_member
 from botrunner._choices import FORMAT_CHOICES, language_autocomplete, timezone_autocomplete
 from botrunner._errors import handle_interaction_error
 from summaries.engine.render.discord_limits import MESSAGE_CONTENT
@@ -195,7 +196,11 @@ class ConfirmDelete(discord.ui.View):
         self.label = label
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return interaction.user.id == self.asked_by.user.id and interaction.permissions.manage_guild
+        allowed = interaction.user.id == self.asked_by.user.id and interaction.permissions.manage_guild
+        if allowed:
+            # A button press runs in a task of its own, outside the command tree's check.
+            act_as_member(interaction)
+        return allowed
 
     @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
     async def delete(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmDelete]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from guilds.activity import activity_forget_member
+from guilds.audit import audit_forget_actor_name, audit_record
 from guilds.models import ChannelActivity, Guild, MemberOptOut
 from summaries.chunk_cache import chunk_cache_forget_guild
 from summaries.models import CatchUp, Digest, DigestKind, Summary, SummaryCitation, SummaryJob
@@ -80,8 +81,15 @@ def member_forget(*, user_id: int, guild_id: int | None = None) -> dict[str, int
         )
         removed["catch-ups"], _ = CatchUp.objects.filter(**in_scope, user_id=user_id).delete()
         removed["activity counts"] = activity_forget_member(user_id=user_id, guild_id=guild_id)
-    # The cache cannot say which chunks hold the member's messages: every chunk of their guilds goes.
-    removed["cached chunk summaries"] = sum(max(0, chunk_cache_forget_guild(g)) for g in guild_ids)
+        # Their id stays on what they changed (it is what those entries are about); their name goes.
+        removed["audit log names blanked"] = audit_forget_actor_name(user_id=user_id, guild_id=guild_id)
+        # The cache cannot say which chunks hold the member's messages: every chunk of their guilds goes.
+        removed["cached chunk summaries"] = sum(max(0, chunk_cache_forget_guild(g)) for g in guild_ids)
+        # Counts only ("citations: 5 → 0"): nothing of what was removed is kept in the entry.
+        audit_record(
+            action="member.forget", guild_id=guild_id, target_type="member", target_id=user_id,
+            changes={kind: [count, 0] for kind, count in removed.items() if count},
+        )
     logger.warning(
         "gdpr: member forgotten",
         extra={"audit": "gdpr_forget", "user_id": str(user_id), "guild_id": guild_id,
@@ -136,6 +144,8 @@ def member_export(*, user_id: int) -> dict[str, Any]:
         ],
         "summaries_citing_you": list(summaries.values()),
     }
+    # Operator-wide (an export covers every guild); it changes nothing, so the entry has no changes.
+    audit_record(action="member.export", guild_id=None, target_type="member", target_id=user_id)
     logger.warning(
         "gdpr: member data exported",
         extra={"audit": "gdpr_export", "user_id": str(user_id), "summaries": len(summaries)},

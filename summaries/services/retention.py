@@ -7,7 +7,7 @@ expire at the same retention (summaries/chunk_cache.py); the expired rows of the
 here. Kept: schedules and settings (configuration, not conversation), usage counters (tokens and cost per
 day and model, nothing of anyone's). Interaction tokens are erased much earlier, by the minute sweeper, as
 soon as they expire (summaries.services.interaction_tokens). Member activity counts have their own 30 days
-(guilds.activity).
+(guilds.activity). Audit log entries are kept AUDIT_LOG_RETENTION_DAYS (365), whatever the guild's retention.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from guilds.audit import audit_prune
 from guilds.models import Guild
 from summaries.chunk_cache import chunk_cache_purge_expired
 from summaries.models import CatchUp, Digest, JobStatus, QuestionReply, Summary, SummaryJob
@@ -37,6 +39,11 @@ def retention_apply(*, now: datetime | None = None) -> dict[str, int]:
         if any(counts.values()):
             logger.info("retention applied", extra={"guild_id": guild_id, "retention_days": days, **counts})
     deleted["cache entries"] += chunk_cache_purge_expired(now=now)
+    # One retention for every guild's audit log, longer than their summaries' by default.
+    audited = audit_prune(before=now - timedelta(days=settings.AUDIT_LOG_RETENTION_DAYS))
+    if audited:
+        deleted["audit entries"] += audited
+        logger.info("audit log pruned", extra={"deleted": audited})
     return dict(deleted)
 
 

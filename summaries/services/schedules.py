@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone as dj_timezone
 from django_q.models import Schedule as QSchedule
 
+from guilds.audit import audit_created, audit_deleted, audit_diff, audit_record, audit_snapshot
 from guilds.models import Channel, ChannelKind, Guild, SummaryFormat, validate_language
 from guilds.selectors import guild_get
 from summaries.models import Schedule, ScheduleMode
@@ -56,9 +57,29 @@ EDITABLE_FIELDS = frozenset({
     "time_of_day", "weekdays", "day_of_month", "timezone", "lookback_hours", "format", "language", "min_messages",
     "mode", "discord_channel_id", "destination_ids", "enabled",
 })
+# What pausing and resuming change, as the audit log shows it.
+_RUN_STATE = ("enabled", "paused_reason")
 _TIMING_FIELDS = frozenset({"frequency", "every_hours", "cron", "time_of_day", "weekdays", "day_of_month", "timezone"})
 # Channels a digest can read and post in (threads are summarized one by one, not swept in by a scope).
 _POSTABLE_KINDS = (ChannelKind.TEXT, ChannelKind.ANNOUNCEMENT, *ChannelKind.threads())
+
+
+# What the audit log keeps of a schedule: its definition and whether it runs (not the run bookkeeping).
+_AUDITED_FIELDS = tuple(sorted(EDITABLE_FIELDS - {"destination_ids"})) + ("paused_reason",)
+
+
+def _audited(schedule: Schedule, *, destinations: bool = True) -> dict[str, Any]:
+    snapshot = audit_snapshot(schedule, _AUDITED_FIELDS)
+    if destinations:
+        snapshot["destination_ids"] = sorted(schedule.destinations.values_list("pk", flat=True))
+    return snapshot
+
+
+def _record(action: str, schedule: Schedule, changes: dict[str, Any] | None = None) -> None:
+    audit_record(
+        action=action, guild_id=schedule.guild_id, target_type="schedule", target_id=schedule.pk,
+        target_label=schedule.name, changes=changes,
+    )
 
 
 def twin_name(schedule_id: int) -> str:
@@ -112,6 +133,7 @@ def schedule_create(
         schedule.save()
         schedule.destinations.set(destinations)
         schedule_materialize(schedule=schedule)
+        _record("schedule.create", schedule, audit_created(_audited(schedule)))
     logger.info("schedule created", extra={"schedule_id": schedule.pk, "guild_id": guild.id})
     return schedule
 
@@ -129,6 +151,7 @@ def schedule_update(*, guild_id: int, schedule_id: int, **changes: Any) -> Sched
         schedule = schedule_get(guild_id=guild_id, schedule_id=schedule_id, for_update=True)
         was_enabled, timing_before = schedule.enabled, schedule_timing(schedule)
         destination_ids = changes.pop("destination_ids", None)
+        before = _audited(schedule, destinations=destination_ids is not None)
         _apply(schedule, changes)
         if "channel_ids" in changes or "category_id" in changes or "whole_guild" in changes:
             # A new scope replaces the old one: the fields not given are cleared, not combined with it.
@@ -150,6 +173,9 @@ def schedule_update(*, guild_id: int, schedule_id: int, **changes: Any) -> Sched
         if destination_ids is not None:
             schedule.destinations.set(_destinations(schedule.guild, destination_ids))
         schedule_materialize(schedule=schedule)
+        diff = audit_diff(before, _audited(schedule, destinations=destination_ids is not None))
+        if diff:
+            _record("schedule.update", schedule, diff)
     return schedule
 
 
@@ -157,6 +183,7 @@ def schedule_delete(*, guild_id: int, schedule_id: int) -> None:
     """Delete the schedule and its twin; the summaries it made stay (their jobs forget the schedule)."""
     with transaction.atomic():
         schedule = schedule_get(guild_id=guild_id, schedule_id=schedule_id, for_update=True)
+        _record("schedule.delete", schedule, audit_deleted(_audited(schedule)))
         QSchedule.objects.filter(name=twin_name(schedule.pk)).delete()
         schedule.delete()
 
@@ -165,11 +192,13 @@ def schedule_pause(*, guild_id: int, schedule_id: int, reason: str = "") -> Sche
     """Stop the schedule's runs until it is resumed; `reason` is shown with it (default: paused by an admin)."""
     with transaction.atomic():
         schedule = schedule_get(guild_id=guild_id, schedule_id=schedule_id, for_update=True)
+        before = audit_snapshot(schedule, _RUN_STATE)
         schedule.enabled = False
         schedule.paused_reason = (reason or "Paused by an admin.")[:200]
         schedule.next_run_at = None
         schedule.save(update_fields=["enabled", "paused_reason", "next_run_at", "updated_at"])
         schedule_materialize(schedule=schedule)
+        _record("schedule.pause", schedule, audit_diff(before, audit_snapshot(schedule, _RUN_STATE)))
     return schedule
 
 
@@ -178,12 +207,14 @@ def schedule_resume(*, guild_id: int, schedule_id: int) -> Schedule:
     with transaction.atomic():
         schedule = schedule_get(guild_id=guild_id, schedule_id=schedule_id, for_update=True)
         _validate(schedule, schedule.guild)  # a channel may have gone since it was paused
+        before = audit_snapshot(schedule, _RUN_STATE)
         schedule.enabled = True
         schedule.paused_reason = ""
         schedule.consecutive_failures = 0
         schedule.next_run_at = next_fire(schedule_timing(schedule), after=dj_timezone.now())
         schedule.save(update_fields=["enabled", "paused_reason", "consecutive_failures", "next_run_at", "updated_at"])
         schedule_materialize(schedule=schedule)
+        _record("schedule.resume", schedule, audit_diff(before, audit_snapshot(schedule, _RUN_STATE)))
     return schedule
 
 
@@ -198,9 +229,12 @@ def schedule_run_now(*, guild_id: int, schedule_id: int) -> datetime:
     schedule = schedule_get(guild_id=guild_id, schedule_id=schedule_id)
     slot = dj_timezone.now().replace(microsecond=0)
     pk = schedule.pk
-    transaction.on_commit(lambda: async_task(
-        RUN_NOW_TASK, pk, slot.isoformat(), task_name=f"schedule-{pk}-now-{int(slot.timestamp())}", group="schedules",
-    ))
+    with transaction.atomic():
+        _record("schedule.run_now", schedule)
+        transaction.on_commit(lambda: async_task(
+            RUN_NOW_TASK, pk, slot.isoformat(), task_name=f"schedule-{pk}-now-{int(slot.timestamp())}",
+            group="schedules",
+        ))
     return slot
 
 

@@ -175,3 +175,39 @@ async def test_a_new_reaction_emoji_takes_effect_at_once(bot_world: BotWorld) ->
     await w.fake.dispatch_async("MESSAGE_REACTION_ADD", w.fake.reaction_add_payload(second, w.admin, "🧵"))
     job = await eventually(lambda: db(lambda: SummaryJob.objects.filter(after_message_id=second.id).first())())
     assert job.source == "reaction"
+
+
+async def test_config_changes_are_audit_logged_as_the_invoking_member(bot_world: BotWorld) -> None:
+    from guilds.models import ActorKind, AuditEntry
+
+    w = bot_world
+    await config(w, "format", user=w.member, options={"format": "brief"})  # refused: Manage Server
+    await config(w, "cooldown", user=w.admin, options={"seconds": 120})
+    await db(ChannelRow.objects.filter(pk=w.channel.id).update)(is_locked=True, enabled=False)
+    option, resolved = w.channel_option("channel", w.channel, user=w.admin)
+    allow = [option, {"name": "enabled", "type": 5, "value": True}, {"name": "allow_private", "type": 5, "value": True}]
+    payload = w.slash("summary-config", user=w.admin, subcommand="channel", options=allow, resolved=resolved)
+    await w.interact(payload)
+    await w.answer_text(payload)
+
+    entries = await db(lambda: list(AuditEntry.objects.order_by("pk")))()
+    assert [(e.action, e.actor_kind, e.actor_id, e.actor_name) for e in entries] == [
+        ("guild.settings.update", ActorKind.BOT, str(w.admin.id), "admin"),
+        ("channel.enable_locked", ActorKind.BOT, str(w.admin.id), "admin"),
+    ]
+    assert entries[0].changes == {"member_cooldown_seconds": [30, 120]}
+    assert entries[1].changes == {"enabled": [False, True], "allow_when_locked": [False, True]}
+
+
+async def test_an_opt_out_is_audit_logged_as_the_members_own_with_no_content(bot_world: BotWorld) -> None:
+    from guilds.models import ActorKind, AuditEntry
+
+    w = bot_world
+    payload = w.slash("summary-optout", user=w.member)
+    await w.interact(payload)
+    await w.answer_text(payload)
+    entry = await db(AuditEntry.objects.get)()
+    assert (entry.action, entry.guild_id, entry.actor_kind, entry.actor_id) == (
+        "member.optout", w.guild.id, ActorKind.BOT, str(w.member.id),
+    )
+    assert (entry.target_id, entry.changes) == (str(w.member.id), {})

@@ -418,3 +418,18 @@ def test_weekday_names_and_numbers_are_read() -> None:
     assert parse_weekdays("") == []
     with pytest.raises(Exception, match=re.escape("'mo'")):
         parse_weekdays("mo")
+
+
+async def test_creating_and_deleting_on_the_button_are_audit_logged_as_the_admin(bot_world: BotWorld) -> None:
+    from guilds.models import ActorKind, AuditEntry
+
+    w = bot_world
+    schedule = await create_daily(w)
+    _, question = await delete_question(w, schedule)
+    await click(w, question, "Delete")  # a component interaction: its own task, outside the command tree
+    entries = await db(lambda: list(AuditEntry.objects.order_by("pk")))()
+    assert [(e.action, e.actor_kind, e.actor_id, e.target_id) for e in entries] == [
+        ("schedule.create", ActorKind.BOT, str(w.admin.id), str(schedule.pk)),
+        ("schedule.delete", ActorKind.BOT, str(w.admin.id), str(schedule.pk)),
+    ]
+    assert entries[1].changes["name"] == ["daily digest", None]

@@ -502,3 +502,25 @@ def test_the_schema_documents_every_schedule_operation(client, db):
         "schedules_list", "schedules_create", "schedules_retrieve", "schedules_partial_update", "schedules_destroy",
         "schedules_run", "schedules_pause", "schedules_resume",
     }
+
+
+def test_schedule_changes_over_the_api_are_audit_logged_as_the_key(world, client, frozen):
+    from guilds.models import ActorKind, AuditEntry
+
+    guild, channels = world
+    headers = key_for(guild)
+    prefix = headers["HTTP_AUTHORIZATION"].split()[1].split(".")[0]
+    schedule = a_schedule(guild, channels[:1])  # made by no front door: the system's
+    refused = send(client, "patch", f"/api/v1/schedules/{schedule.pk}", headers, {"frequency": "weekly"})
+    assert refused.status_code == 400
+    send(client, "patch", f"/api/v1/schedules/{schedule.pk}", headers, {"time_of_day": "18:00"})
+    send(client, "post", f"/api/v1/schedules/{schedule.pk}/pause", headers, {"reason": "holidays"})
+
+    entries = list(AuditEntry.objects.filter(target_type="schedule").order_by("pk"))
+    assert [(e.action, e.actor_kind, e.actor_id) for e in entries] == [
+        ("schedule.create", ActorKind.SYSTEM, ""),
+        ("schedule.update", ActorKind.API_KEY, prefix),
+        ("schedule.pause", ActorKind.API_KEY, prefix),
+    ]
+    assert entries[1].changes == {"time_of_day": ["09:00:00", "18:00:00"]}
+    assert entries[2].changes == {"enabled": [True, False], "paused_reason": ["", "holidays"]}

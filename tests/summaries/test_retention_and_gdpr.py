@@ -196,6 +196,12 @@ def test_gdpr_forget_is_audit_logged(world, client, caplog):
     call_command("gdpr_forget", "--user", str(alice.id), stdout=StringIO())
     [record] = [r for r in caplog.records if getattr(r, "audit", None) == "gdpr_forget"]
     assert record.user_id == str(alice.id) and record.removed["summaries emptied"] == 1
+    # And in the audit log, as the operator's command, with counts only (none of the member's content).
+    from guilds.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="member.forget")
+    assert (entry.guild_id, entry.target_id, entry.actor_id) == (None, str(alice.id), "gdpr_forget")
+    assert entry.changes["summaries emptied"] == [1, 0] and "zebracorn" not in json.dumps(entry.changes).lower()
 
 
 def test_gdpr_export_writes_what_is_stored_about_a_member_as_json(world, client, tmp_path, caplog):

@@ -98,3 +98,31 @@ def test_schedule_pause_and_resume_actions_go_through_the_services(operator):
     assert not Schedule.objects.get(pk=schedule.pk).enabled and not twins.exists()
     assert b"Resumed 1 schedule" in run_action(operator, Schedule, "resume", [schedule.pk]).content
     assert Schedule.objects.get(pk=schedule.pk).enabled and twins.count() == 1
+
+
+def test_the_audit_log_is_read_only_for_operators(operator):
+    from guilds.audit import audit_record
+    from guilds.models import AuditEntry
+
+    guild = GuildFactory()
+    entry = audit_record(action="guild.settings.update", guild_id=guild.id, changes={"redact_pii": [True, False]})
+    changelist = reverse("admin:guilds_auditentry_changelist")
+    listed = operator.get(changelist + "?actor_kind__exact=system")
+    assert listed.status_code == 200 and b"guild.settings.update" in listed.content
+    assert operator.get(reverse("admin:guilds_auditentry_add")).status_code == 403
+    assert operator.get(reverse("admin:guilds_auditentry_delete", args=[entry.pk])).status_code == 403
+    detail = operator.get(reverse("admin:guilds_auditentry_change", args=[entry.pk]))
+    assert detail.status_code == 200 and b'name="action"' not in detail.content  # shown, not editable
+    operator.post(reverse("admin:guilds_auditentry_change", args=[entry.pk]), {"action": "forged"})
+    assert AuditEntry.objects.get(pk=entry.pk).action == "guild.settings.update"
+
+
+def test_an_admin_action_is_audit_logged_as_the_operator(operator):
+    from guilds.models import ActorKind, AuditEntry
+
+    issued = api_key_issue(guild=GuildFactory(), name="old", scopes=["usage:read"])
+    run_action(operator, ApiKey, "revoke", [issued.api_key.pk])
+    entry = AuditEntry.objects.get(action="apikey.revoke")
+    username = entry.actor_name
+    assert (entry.actor_kind, entry.actor_id) == (ActorKind.OPERATOR, f"admin:{username}")
+    assert username.startswith("user")  # the staff account of the fixture (UserFactory)

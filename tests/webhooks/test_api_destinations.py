@@ -206,3 +206,25 @@ def test_scopes_read_cannot_write_and_other_scopes_cannot_read(client, receiver)
     summaries_only = key(guild, ["summaries:read"])
     assert_envelope(send(client, "get", "/api/v1/deliveries", summaries_only), 403, "missing_scope")
     assert_envelope(client.get("/api/v1/destinations"), 401, "authentication_failed")
+
+
+def test_api_changes_are_audit_logged_as_the_key_and_never_hold_a_secret(client, receiver):
+    from guilds.models import ActorKind, AuditEntry
+
+    guild = GuildFactory()
+    auth = key(guild)
+    prefix = auth["HTTP_AUTHORIZATION"].split()[1].split(".")[0]
+    created = send(client, "post", "/api/v1/destinations", auth, {"kind": "webhook", "name": "CI", "url": receiver.url}).json()
+    rotated = send(client, "post", f"/api/v1/destinations/{created['id']}/rotate-secret", auth).json()
+    assert_envelope(send(client, "patch", f"/api/v1/destinations/{created['id']}", auth, {"kind": "zapier"}), 400, "invalid_input")
+    send(client, "patch", f"/api/v1/destinations/{created['id']}", auth, {"name": "CI 2"})
+
+    entries = list(AuditEntry.objects.exclude(action="apikey.create").order_by("pk"))  # the key's own issue: no actor
+    assert [(e.action, e.actor_kind, e.actor_id, e.actor_name) for e in entries] == [
+        ("destination.create", ActorKind.API_KEY, prefix, "t"),
+        ("destination.rotate_secret", ActorKind.API_KEY, prefix, "t"),
+        ("destination.update", ActorKind.API_KEY, prefix, "t"),  # the refused change left nothing
+    ]
+    assert entries[2].changes == {"name": ["CI", "CI 2"]}
+    stored = json.dumps(list(AuditEntry.objects.values("changes", "target_label", "actor_name")))
+    assert created["secret"] not in stored and rotated["secret"] not in stored and receiver.url not in stored

@@ -109,3 +109,22 @@ def test_from_the_shell_a_bad_scope_is_one_stderr_line_and_a_non_zero_exit():
     )
     assert done.returncode != 0 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "Unknown scopes: nope" in done.stderr
+
+
+def test_create_and_revoke_are_audit_logged_as_the_operators_command_and_a_refusal_is_not():
+    from guilds.models import ActorKind, AuditEntry
+
+    guild = GuildFactory()
+    with pytest.raises(CommandError):
+        apikey("create", "--guild", str(guild.id), "--name", "k", "--scope", "everything")
+    plaintext = apikey("create", "--guild", str(guild.id), "--name", "ci", "--scope", "usage:read").splitlines()[-1]
+    prefix = plaintext.split(".")[0]
+    apikey("revoke", prefix)
+    apikey("revoke", prefix)  # already revoked: nothing changes, nothing recorded
+    entries = list(AuditEntry.objects.order_by("pk"))
+    assert [(e.action, e.actor_kind, e.actor_id, e.target_id, e.guild_id) for e in entries] == [
+        ("apikey.create", ActorKind.OPERATOR, "apikey", prefix, guild.id),
+        ("apikey.revoke", ActorKind.OPERATOR, "apikey", prefix, guild.id),
+    ]
+    assert entries[0].actor_name.startswith("manage.py apikey")
+    assert plaintext.split(".")[1] not in str(list(AuditEntry.objects.values()))

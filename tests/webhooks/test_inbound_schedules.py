@@ -139,3 +139,22 @@ def test_another_guilds_schedule_is_not_found_and_untouched(setup, client):
     _, _, ours = setup
     assert_envelope(send(client, other.id, body, standard_headers(ours, body, at=MAY_2)), 401)
     assert Schedule.objects.get(pk=schedule.pk).name == "dev digest" and not InboundEvent.objects.exists()
+
+
+def test_an_inbound_update_is_audit_logged_as_the_secret_that_signed_it(setup, client):
+    from guilds.models import ActorKind, AuditEntry
+
+    guild, schedule, secret = setup
+    refused = schedule_event(schedule.pk, frequency="weekly")
+    send(client, guild.id, refused, standard_headers(secret, refused, msg_id="msg_refused", at=MAY_2))
+    body = schedule_event(schedule.pk, name="renamed by CI")
+    send(client, guild.id, body, standard_headers(secret, body, at=MAY_2))
+    send(client, guild.id, body, standard_headers(secret, body, at=MAY_2))  # a replay: no second effect
+
+    [entry] = AuditEntry.objects.filter(action="schedule.update")
+    inbound = InboundEvent.objects.get()
+    assert (entry.actor_kind, entry.actor_id, entry.actor_name) == (
+        ActorKind.INBOUND_WEBHOOK, str(inbound.secret_id), "ci",
+    )
+    assert entry.changes == {"name": ["dev digest", "renamed by CI"]} and entry.guild_id == guild.id
+    assert secret not in json.dumps(list(AuditEntry.objects.values("changes", "actor_name", "target_label")))

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from guilds.audit import audit_created, audit_deleted, audit_diff, audit_record, audit_snapshot
 from guilds.models import Channel
 from summarybot.errors import InvalidInput, SummaryBotError
 from webhooks.http import check_url
@@ -44,6 +45,22 @@ RESERVED_HEADERS = frozenset({
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
 DISCORD_WEBHOOK_HOSTS = frozenset({"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"})
 _DISCORD_WEBHOOK_PATH = re.compile(r"^/api(/v\d+)?/webhooks/\d+/[A-Za-z0-9_-]+/?$")
+
+
+# What the audit log keeps of a destination. Write-only ones (a URL can itself be a credential, headers may
+# carry auth) appear as set, changed or cleared.
+_AUDITED_FIELDS = (
+    "name", "kind", "url", "discord_channel_id", "events", "headers", "config", "credentials", "enabled",
+    "disabled_reason",
+)
+SECRET_FIELDS = frozenset({"url", "headers", "credentials", "secret", "previous_secret"})
+
+
+def _record(action: str, destination: WebhookDestination, changes: dict[str, Any] | None = None) -> None:
+    audit_record(
+        action=action, guild_id=destination.guild_id, target_type="destination", target_id=destination.pk,
+        target_label=destination.name, changes=changes,
+    )
 
 
 @dataclass(frozen=True)
@@ -147,7 +164,12 @@ def destination_create(
     secret = _new_secret() if destination.kind == DestinationKind.WEBHOOK else None
     destination.secret = secret or ""
     destination.full_clean()
-    destination.save()
+    with transaction.atomic():
+        destination.save()
+        _record(
+            "destination.create", destination,
+            audit_created(audit_snapshot(destination, (*_AUDITED_FIELDS, "secret")), secrets=SECRET_FIELDS),
+        )
     logger.info("destination created", extra={"guild_id": guild_id, "destination_id": destination.pk, "kind": kind})
     return CreatedDestination(destination=destination, secret=secret)
 
@@ -163,20 +185,30 @@ def destination_update(*, destination: WebhookDestination, changes: dict[str, An
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(unknown)}")
     was_enabled = destination.enabled
+    before = audit_snapshot(destination, _AUDITED_FIELDS)
     for name, value in changes.items():
         setattr(destination, name, {**(destination.config or {}), **value} if name == "config" else value)
     _validate(destination)
     if destination.enabled and not was_enabled:
         destination.disabled_reason, destination.consecutive_failures, destination.failing_since = "", 0, None
     destination.full_clean()
-    destination.save()
+    with transaction.atomic():
+        destination.save()
+        diff = audit_diff(before, audit_snapshot(destination, _AUDITED_FIELDS), secrets=SECRET_FIELDS)
+        if diff:
+            _record("destination.update", destination, diff)
     logger.info("destination updated", extra={"destination_id": destination.pk, "fields": sorted(changes)})
     return destination
 
 
 def destination_delete(*, destination: WebhookDestination) -> None:
     logger.info("destination deleted", extra={"guild_id": destination.guild_id, "destination_id": destination.pk})
-    destination.delete()
+    with transaction.atomic():
+        _record(
+            "destination.delete", destination,
+            audit_deleted(audit_snapshot(destination, (*_AUDITED_FIELDS, "secret")), secrets=SECRET_FIELDS),
+        )
+        destination.delete()
 
 
 def destination_rotate_secret(*, destination: WebhookDestination) -> str:
@@ -190,15 +222,22 @@ def destination_rotate_secret(*, destination: WebhookDestination) -> str:
         locked.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
         locked.secret = secret
         locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        _record("destination.rotate_secret", locked, {"secret": "changed"})
     destination.refresh_from_db()
     logger.info("destination secret rotated", extra={"destination_id": destination.pk})
     return secret
 
 
 def destination_disable(*, destination: WebhookDestination, reason: str) -> bool:
-    changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=True).update(
-        enabled=False, disabled_reason=reason[:200]
-    )
+    with transaction.atomic():
+        changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason[:200]
+        )
+        if changed:
+            _record("destination.disable", destination, audit_diff(
+                {"enabled": True, "disabled_reason": destination.disabled_reason},
+                {"enabled": False, "disabled_reason": reason[:200]},
+            ))
     destination.refresh_from_db(fields=["enabled", "disabled_reason"])
     if changed:
         logger.warning("destination disabled", extra={"destination_id": destination.pk, "reason": reason})
@@ -206,9 +245,15 @@ def destination_disable(*, destination: WebhookDestination, reason: str) -> bool
 
 
 def destination_enable(*, destination: WebhookDestination) -> bool:
-    changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=False).update(
-        enabled=True, disabled_reason="", consecutive_failures=0, failing_since=None
-    )
+    with transaction.atomic():
+        reason = WebhookDestination.objects.filter(pk=destination.pk).values_list("disabled_reason", flat=True).first()
+        changed = WebhookDestination.objects.filter(pk=destination.pk, enabled=False).update(
+            enabled=True, disabled_reason="", consecutive_failures=0, failing_since=None
+        )
+        if changed:
+            _record("destination.enable", destination, audit_diff(
+                {"enabled": False, "disabled_reason": reason}, {"enabled": True, "disabled_reason": ""}
+            ))
     destination.refresh_from_db(fields=["enabled", "disabled_reason", "consecutive_failures", "failing_since"])
     return bool(changed)
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
+from guilds.audit import audit_created, audit_record, audit_snapshot
 from guilds.models import Guild
 from summarybot.crypto import keyed_digest
 from summarybot.errors import InvalidInput, PermissionDenied
@@ -66,7 +68,17 @@ def api_key_issue(
         expires_at=expires_at,
     )
     api_key.full_clean()
-    api_key.save()
+    with transaction.atomic():
+        api_key.save()
+        # The digest is never recorded: the prefix names the key.
+        audit_record(
+            action="apikey.create",
+            guild_id=guild.id,
+            target_type="apikey",
+            target_id=prefix,
+            target_label=api_key.name,
+            changes=audit_created(audit_snapshot(api_key, ("name", "scopes", "expires_at"))),
+        )
     logger.info("api key issued", extra={"guild_id": guild.id, "key_prefix": prefix})
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
@@ -91,7 +103,18 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
 
 def api_key_revoke(*, api_key: ApiKey) -> bool:
     """Revoke; returns False when it was already revoked."""
-    changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    now = timezone.now()
+    with transaction.atomic():
+        changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if changed:
+            audit_record(
+                action="apikey.revoke",
+                guild_id=api_key.guild_id,
+                target_type="apikey",
+                target_id=api_key.prefix,
+                target_label=api_key.name,
+                changes={"revoked_at": [None, now]},
+            )
     api_key.refresh_from_db(fields=["revoked_at"])
     if changed:
         logger.info("api key revoked", extra={"guild_id": api_key.guild_id, "key_prefix": api_key.prefix})
@@ -111,16 +134,34 @@ def inbound_secret_create(*, guild: Guild, name: str) -> IssuedSecret:
     plaintext = INBOUND_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
     inbound_secret = InboundSecret(guild=guild, name=name.strip(), secret=plaintext)
     inbound_secret.full_clean()
-    inbound_secret.save()
+    with transaction.atomic():
+        inbound_secret.save()
+        audit_record(
+            action="inbound_secret.create",
+            guild_id=guild.id,
+            target_type="inbound_secret",
+            target_id=inbound_secret.pk,
+            target_label=inbound_secret.name,
+            changes={"secret": "set"},
+        )
     logger.info("inbound secret created", extra={"guild_id": guild.id, "inbound_secret_id": inbound_secret.pk})
     return IssuedSecret(inbound_secret=inbound_secret, plaintext=plaintext)
 
 
 def inbound_secret_revoke(*, inbound_secret: InboundSecret) -> bool:
     """Revoke; returns False when it was already revoked."""
-    changed = InboundSecret.objects.filter(pk=inbound_secret.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        changed = InboundSecret.objects.filter(pk=inbound_secret.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if changed:
+            audit_record(
+                action="inbound_secret.revoke",
+                guild_id=inbound_secret.guild_id,
+                target_type="inbound_secret",
+                target_id=inbound_secret.pk,
+                target_label=inbound_secret.name,
+                changes={"revoked_at": [None, now]},
+            )
     inbound_secret.refresh_from_db(fields=["revoked_at"])
     if changed:
         logger.info(

@@ -1,6 +1,6 @@
 """`manage.py gdpr_export --user DISCORD_USER_ID [--output FILE]`: what is stored about a member, as JSON.
 
-The service (summaries.services.privacy) writes the audit log line.
+The service (summaries.services.privacy) records the audit entry.
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from summaries.management.commands.gdpr_forget import snowflake
 from summaries.services.privacy import member_export
+from summarybot.operator_command import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Write everything stored about a member as JSON, to stdout or --output."
 
     def add_arguments(self, parser: CommandParser) -> None:

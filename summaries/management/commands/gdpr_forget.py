@@ -1,16 +1,18 @@
 """`manage.py gdpr_forget --user DISCORD_USER_ID [--guild ID]`: remove a member's content and traces.
 
-Prints what it removed, one line per kind; the service (summaries.services.privacy) writes the audit log line.
+Prints what it removed, one line per kind (their name blanked in the audit log included); the service
+(summaries.services.privacy) records the audit entry, with counts only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from summaries.services.privacy import member_forget
 from summarybot.errors import NotFound
+from summarybot.operator_command import OperatorCommand
 
 
 def snowflake(option: str, value: str | None) -> int | None:
@@ -23,7 +25,7 @@ def snowflake(option: str, value: str | None) -> int | None:
     return int(value)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Remove a member's names, excerpts and cached content (their opt-outs stay), and say what was removed."
 
     def add_arguments(self, parser: CommandParser) -> None:

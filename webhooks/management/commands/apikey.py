@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from guilds.selectors import guild_get
 from summarybot.errors import SummaryBotError
+from summarybot.operator_command import OperatorCommand
 from webhooks.models import ApiKey, ApiScope
 from webhooks.selectors import api_key_get_by_prefix, api_key_list
 from webhooks.services import api_key_issue, api_key_revoke
@@ -31,7 +32,7 @@ def _state(api_key: ApiKey) -> str:
     return "active"
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Manage REST API keys: create (the key is shown once), list a guild's keys, revoke one by prefix."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from guilds.selectors import guild_get
 from summarybot.errors import SummaryBotError
+from summarybot.operator_command import OperatorCommand
 from webhooks.selectors import inbound_secret_get, inbound_secret_list
 from webhooks.services import inbound_secret_create, inbound_secret_revoke
 
@@ -21,7 +22,7 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Manage inbound webhook secrets: create (shown once), list a guild's, revoke one by id."
 
     def add_arguments(self, parser: CommandParser) -> None:
