@@ -41,4 +41,6 @@ urlpatterns = [
         webhook_views.api_key_revoke_view,
         name="dashboard-api-key-revoke",
     ),
+    path("servers/<int:guild_id>/summaries/", summary_views.summaries_archive, name="dashboard-summaries"),
+    path("servers/<int:guild_id>/summaries/<uuid:summary_id>/", summary_views.summary_page, name="dashboard-summary"),
 ]
