@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -39,8 +40,10 @@ SNIPPET_CHARS = 220
 # ts_headline marks matches with these (characters no summary uses), so its output can be escaped as a whole
 # before the marks become <mark>: a summary's words come from members and are never trusted as HTML.
 _START, _STOP = "\ue000", "\ue001"
-# A point's jump links as the Markdown renders them, " ([1](https://…) [2](https://…))": not for a snippet.
-_MARKDOWN_LINKS = r"\s*\((\[[0-9]+\]\([^)[:space:]]*\)\s*)+\)"
+# Not for a snippet: a point's jump links as the Markdown renders them (" ([1](https://…) [2](https://…))"),
+# the title with the line under it ("# Summary of #general", "*42 messages · 5 participants · …*"), and the
+# section headings. (PostgreSQL's regular expressions: `^` is the start of the text.)
+_NOT_IN_SNIPPETS = r"\s*\((\[[0-9]+\]\([^)[:space:]]*\)\s*)+\)|^# [^\n]*\n+(\*[^\n]*\*\n)?|\n## [^\n]*\n"
 _MARKUP = re.compile(r"(^|\n)\s*(#+|-)\s+|\*+|\\(?=\S)")
 _SPACES = re.compile(r"\s+")
 
@@ -77,7 +80,7 @@ def archive_channels(*, guild_id: int) -> list[tuple[int, str]]:
     return list(Channel.objects.filter(guild_id=guild_id).order_by("name", "pk").values_list("pk", "name"))
 
 
-def channel_label(channel_id: int | None, names: dict[int, str]) -> str:
+def channel_label(channel_id: int | None, names: Mapping[int, str]) -> str:
     if channel_id is None:
         return "posted messages"
     return f"#{names[channel_id]}" if channel_id in names else str(channel_id)
@@ -110,7 +113,7 @@ def _postgres_search(summaries: QuerySet[Summary], query: str) -> QuerySet[Summa
     # summaries table, so the table name is its alias.
     document = RawSQL(f'"{Summary._meta.db_table}"."search_vector"', [], output_field=SearchVectorField())
     search = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
-    plain = Func(F("markdown"), Value(_MARKDOWN_LINKS), Value(""), Value("g"), function="regexp_replace")
+    plain = Func(F("markdown"), Value(_NOT_IN_SNIPPETS), Value(""), Value("g"), function="regexp_replace")
     return (
         summaries.annotate(document=document)
         .filter(document=search)
@@ -166,9 +169,12 @@ def _excerpt(summary: Summary, words: list[str]) -> SafeString:
     return mark_safe(html)  # noqa: S308  built from escaped text
 
 
-def archive_search(*, guild_id: int, filters: ArchiveFilters, page: int | str = 1) -> Archive:
+def archive_search(
+    *, guild_id: int, filters: ArchiveFilters, page: int | str = 1, channel_names: Mapping[int, str] | None = None
+) -> Archive:
     """One page of the guild's summaries matching the search and filters: best match first when searching
-    on PostgreSQL, else newest first. Three queries: the count, the page, its channels' names."""
+    on PostgreSQL, else newest first. Two queries (the count, the page), and one for its channels' names
+    unless `channel_names` (all the guild's, from archive_channels) is given."""
     summaries = _filtered(guild_id, filters)
     query = filters.query.strip()
     ranked = bool(query) and connection.vendor == "postgresql"
@@ -180,8 +186,10 @@ def archive_search(*, guild_id: int, filters: ArchiveFilters, page: int | str = 
         summaries = summaries.order_by("-created_at", "-pk")
     current = Paginator(summaries, ARCHIVE_PAGE_SIZE).get_page(page)
     found: list[Summary] = list(current.object_list)
-    ids = {s.channel_id for s in found if s.channel_id is not None}
-    names = dict(Channel.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    names = channel_names
+    if names is None:
+        ids = {s.channel_id for s in found if s.channel_id is not None}
+        names = dict(Channel.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     words = _words(query)
     rows = [
         ArchiveRow(

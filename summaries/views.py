@@ -29,9 +29,12 @@ def overview(request: HttpRequest, guild: Guild) -> HttpResponse:
 @require_GET
 @guild_page
 def summaries_archive(request: HttpRequest, guild: Guild) -> HttpResponse:
-    form = ArchiveFilterForm(request.GET, channels=archive_channels(guild_id=guild.id))
+    channels = archive_channels(guild_id=guild.id)
+    form = ArchiveFilterForm(request.GET, channels=channels)
     form.is_valid()  # a bad field is shown with its message; the others still filter
-    archive = archive_search(guild_id=guild.id, filters=form.filters(), page=request.GET.get("page") or 1)
+    archive = archive_search(
+        guild_id=guild.id, filters=form.filters(), page=request.GET.get("page") or 1, channel_names=dict(channels)
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
