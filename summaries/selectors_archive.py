@@ -163,10 +163,15 @@ def _excerpt(summary: Summary, words: list[str]) -> SafeString:
         + text[start : start + SNIPPET_CHARS]
         + ("…" if len(text) > start + SNIPPET_CHARS else "")
     )
-    html = escape(excerpt)
-    for term in sorted({escape(t) for t in terms if t}, key=len, reverse=True):
-        html = re.sub(f"({re.escape(term)})", r"<mark>\1</mark>", html, flags=re.IGNORECASE)
-    return mark_safe(html)  # noqa: S308  built from escaped text
+    # Marked in the text, escaped piece by piece: a word is never looked for inside an escaped entity.
+    pieces, position = [], 0
+    if any(terms):
+        longest_first = "|".join(re.escape(t) for t in sorted({t for t in terms if t}, key=len, reverse=True))
+        for match in re.finditer(longest_first, excerpt, flags=re.IGNORECASE):
+            pieces += [escape(excerpt[position : match.start()]), f"<mark>{escape(match.group())}</mark>"]
+            position = match.end()
+    pieces.append(escape(excerpt[position:]))
+    return mark_safe("".join(pieces))  # noqa: S308  built from escaped text
 
 
 def archive_search(

@@ -147,6 +147,15 @@ def test_search_words_are_escaped_in_the_snippet(manager_client: Client, server:
     assert "&lt;img src=x onerror=alert(1)&gt;" in found
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's match finds parts of words")
+def test_sqlite_marks_the_words_in_the_text_not_in_its_escaping(manager_client: Client, server: Server) -> None:
+    store(server.guild, server.general.id, [("overview", "Q&A about the amplifier.", [22])])
+
+    found = archive(manager_client, server, q="amp")
+
+    assert "Q&amp;A about the <mark>amp</mark>lifier." in found
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="stemming and ranking are PostgreSQL's full-text search")
 def test_postgres_search_stems_words_and_ranks_the_best_match_first(manager_client: Client, server: Server) -> None:
     once = store(
