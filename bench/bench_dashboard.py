@@ -677,6 +677,9 @@ ANALYSIS: list[str] = [
     "full-text index here: every word is a case-insensitive LIKE over all the Markdown, which 10,000 "
     "summaries still allow.",
     "",
+    "Between the in-process time and the server time lie daphne, the browser's request and, on PostgreSQL, a "
+    "new database connection per request (the web process keeps none, see the REST API section).",
+    "",
     "The summary page costs 8 queries however many points and citations it has (tested with 24 jump links): "
     "the 5 of every page, the job with its summary and schedule in one join, the channel's name, and the "
     "citations (which place each cited message in its channel or thread, as the API's items do).",
