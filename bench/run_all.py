@@ -17,6 +17,7 @@ SCRIPTS = [
     "bench_api.py",
     "bench_batch_cost.py",
     "bench_delivery.py",
+    "bench_dashboard.py",
 ]
 
 

@@ -214,7 +214,11 @@ class Summary(TimeStampedModel):
         indexes = [
             # "Since the last summary here" and channel history.
             models.Index(fields=["guild", "channel_id", "-created_at"], name="summaries_summary_channel_idx"),
+            # The dashboard's archive of a guild's summaries, newest first, whatever the channel.
+            models.Index(fields=["guild", "-created_at"], name="summaries_summary_guild_idx"),
         ]
+        # On PostgreSQL the table also has `search_vector`, a stored tsvector of `markdown` with a GIN index,
+        # made by migration 0014 outside Django's model state: see summaries/selectors_archive.py.
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} summary of {self.channel_id} ({self.message_count} messages)"

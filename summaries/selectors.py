@@ -56,6 +56,12 @@ def last_summary_in_channel(*, guild_id: int, channel_id: int, exclude_job: Summ
     return summaries.order_by("-created_at").first()
 
 
+def summary_title(markdown: str) -> str | None:
+    """The title a summary was stored with: the `# ` heading render_markdown puts on its first line."""
+    first = markdown.splitlines()[0] if markdown else ""
+    return first[2:].strip() or None if first.startswith("# ") else None
+
+
 def summary_result(*, summary: Summary) -> SummaryResult:
     """Rebuild the engine's result from the stored row (to render it again: another page, another format)."""
     other_channels = {
@@ -104,6 +110,14 @@ def api_status(job: SummaryJob) -> str:
     return _API_STATUS_OF.get(job.status, "failed")
 
 
+def integration_visible(prefix: str = "") -> Q:
+    """The jobs a guild's integrations may see (`prefix` "job__" filters summaries by their job): what the
+    API, schedules and webhooks asked for, and what was posted for everyone; never a member's private one."""
+    return Q(**{f"{prefix}source__in": [JobSource.API, JobSource.SCHEDULE, JobSource.WEBHOOK]}) | Q(
+        **{f"{prefix}visibility": Visibility.PUBLIC}
+    )
+
+
 def api_summaries(
     *,
     guild_id: int,
@@ -117,11 +131,7 @@ def api_summaries(
     A key is the guild's, not a member's: it sees what the API, schedules and webhooks asked for and what
     was posted for everyone; a member's private summary stays that member's.
     """
-    jobs = (
-        SummaryJob.objects.filter(guild_id=guild_id)
-        .filter(Q(source__in=[JobSource.API, JobSource.SCHEDULE, JobSource.WEBHOOK]) | Q(visibility=Visibility.PUBLIC))
-        .select_related("summary")
-    )
+    jobs = SummaryJob.objects.filter(guild_id=guild_id).filter(integration_visible()).select_related("summary")
     if channel_id is not None:
         jobs = jobs.filter(channel_id=channel_id)
     if status is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -12,8 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guilds.dashboard import guild_page
 from guilds.models import Guild
 from summaries.forms import ScheduleForm
+from summaries.forms_archive import ArchiveFilterForm
 from summaries.models import Schedule
 from summaries.selectors import schedule_get, schedule_scope_label
+from summaries.selectors_archive import archive_channels, archive_search, archive_summary
 from summaries.services.dashboard import (
     ScheduleFormChoices,
     dashboard_overview,
@@ -37,6 +40,34 @@ def overview(request: HttpRequest, guild: Guild) -> HttpResponse:
     return render(
         request, "summaries/overview.html", {"guild": guild, "overview": dashboard_overview(guild=guild), "tab": "overview"}
     )
+
+
+@require_GET
+@guild_page
+def summaries_archive(request: HttpRequest, guild: Guild) -> HttpResponse:
+    channels = archive_channels(guild_id=guild.id)
+    form = ArchiveFilterForm(request.GET, channels=channels)
+    form.is_valid()  # a bad field is shown with its message; the others still filter
+    archive = archive_search(
+        guild_id=guild.id, filters=form.filters(), page=request.GET.get("page") or 1, channel_names=dict(channels)
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "summaries/_archive_results.html" if request.htmx else "summaries/archive.html",
+        {"guild": guild, "form": form, "archive": archive, "query": query.urlencode(), "tab": "summaries"},
+    )
+
+
+@require_GET
+@guild_page
+def summary_page(request: HttpRequest, guild: Guild, summary_id: uuid.UUID) -> HttpResponse:
+    try:
+        page = archive_summary(guild_id=guild.id, summary_id=summary_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    return render(request, "summaries/summary.html", {"guild": guild, "page": page, "tab": "summaries"})
 
 
 @require_GET

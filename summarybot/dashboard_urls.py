@@ -52,4 +52,6 @@ urlpatterns = [
         name="dashboard-api-key-revoke",
     ),
     path("servers/<int:guild_id>/audit/", guild_views.audit_log, name="dashboard-audit"),
+    path("servers/<int:guild_id>/summaries/", summary_views.summaries_archive, name="dashboard-summaries"),
+    path("servers/<int:guild_id>/summaries/<uuid:summary_id>/", summary_views.summary_page, name="dashboard-summary"),
 ]

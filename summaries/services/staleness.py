@@ -14,7 +14,7 @@ from django.db import transaction
 
 from summaries.engine.render import render_markdown
 from summaries.models import Summary, SummaryCitation
-from summaries.selectors import summary_result
+from summaries.selectors import summary_result, summary_title
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,6 @@ def _scrub_items(items: list[dict[str, Any]], deleted_ids: set[int]) -> tuple[li
     return scrubbed, removed
 
 
-def _markdown_title(markdown: str) -> str | None:
-    first = markdown.splitlines()[0] if markdown else ""
-    return first[2:].strip() or None if first.startswith("# ") else None
-
-
 def summaries_mark_stale(*, message_ids: Iterable[int], deleted: bool) -> int:
     """Mark every summary citing one of `message_ids` stale; on deletion also scrub their excerpts.
 
@@ -72,7 +67,7 @@ def summaries_mark_stale(*, message_ids: Iterable[int], deleted: bool) -> int:
                 if removed:
                     # The Markdown copy quotes the same points: rendered again from the scrubbed items.
                     summary.markdown = render_markdown(
-                        summary_result(summary=summary), title=_markdown_title(summary.markdown)
+                        summary_result(summary=summary), title=summary_title(summary.markdown)
                     )
                     fields.append("markdown")
             if summary.stale and summary.stale_reason == REASON_DELETED and not deleted and not removed:
