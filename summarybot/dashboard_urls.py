@@ -41,4 +41,10 @@ urlpatterns = [
         webhook_views.api_key_revoke_view,
         name="dashboard-api-key-revoke",
     ),
+    path("servers/<int:guild_id>/jobs/<uuid:job_id>/", summary_views.job, name="dashboard-job"),
+    path(
+        "servers/<int:guild_id>/jobs/<uuid:job_id>/progress/",
+        summary_views.job_progress,
+        name="dashboard-job-progress",
+    ),
 ]

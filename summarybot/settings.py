@@ -193,6 +193,9 @@ DASHBOARD_PERMISSION_CACHE_SECONDS: int = _cfg.dashboard_permission_cache_second
 # The development login (no Discord; every server in the database is yours): DJANGO_DEBUG on, local hosts
 # only, no DISCORD_CLIENT_ID. Never anywhere else.
 DASHBOARD_DEV_LOGIN: bool = _cfg.dashboard_dev_login
+# The job page follows a job over a websocket (the worker publishes through the Redis channel layer) or,
+# when off (no Redis, or a proxy that blocks websockets), by polling every 2 s.
+DASHBOARD_LIVE_PROGRESS: bool = _cfg.dashboard_live_progress
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
