@@ -114,7 +114,10 @@ if _cfg.redis_url:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [_cfg.redis_url]},
+            # channels_redis waits for messages with a 5 s BZPOPMIN; redis-py 8 made 5 s the default socket
+            # timeout too, so an idle websocket's read timed out and the socket was dropped (channels_redis
+            # #422). Above that wait, and still bounded: a Redis that hangs drops the sockets, the pages poll.
+            "CONFIG": {"hosts": [{"address": _cfg.redis_url, "socket_timeout": 15}]},
         }
     }
 else:
