@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from guilds.models import Channel
+from summaries.engine.formats import FORMATS
 from summaries.models import JobStatus, Summary, SummaryJob, WindowKind
 from summaries.selectors import API_STATUSES, api_summary_get, summary_cited_items
 from summaries.services.dashboard import _channel_label
@@ -125,9 +126,11 @@ def _shown(summary: Summary | None) -> ShownSummary | None:
     if summary is None:
         return None
     sections: list[SummarySection] = []
+    names: list[str] = []
     for item in summary_cited_items(summary=summary):
-        if not sections or sections[-1].title != item["section"]:
-            sections.append(SummarySection(title=item["section"], points=[]))
+        if not names or names[-1] != item["section"]:
+            names.append(item["section"])
+            sections.append(SummarySection(title=_section_title(summary.format, item["section"]), points=[]))
         sections[-1].points.append(item)
     return ShownSummary(
         id=summary.pk,
@@ -137,6 +140,14 @@ def _shown(summary: Summary | None) -> ShownSummary | None:
         stale=summary.stale,
         sections=sections,
     )
+
+
+def _section_title(format_name: str, section: str) -> str:
+    summary_format = FORMATS.get(format_name)
+    try:
+        return summary_format.section(section).title if summary_format else section
+    except KeyError:  # a section of a format that has since changed: its name is still readable
+        return section
 
 
 def _window_label(job: SummaryJob) -> str:

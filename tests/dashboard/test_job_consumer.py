@@ -151,5 +151,5 @@ def _finish(job: SummaryJob, server: Server) -> None:
         guild=server.guild,
         channel_id=server.general.id,
         message_count=2,
-        items=[{"section": "Decisions", "text": "Ship on Friday", "message_ids": [111]}],
+        items=[{"section": "decisions", "text": "Ship on Friday", "message_ids": [111]}],
     )

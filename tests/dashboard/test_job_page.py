@@ -84,11 +84,12 @@ def test_the_polled_block_follows_the_job_and_stops_polling_when_it_ends(
         job=job,
         guild=server.guild,
         channel_id=server.general.id,
+        format="structured",
         message_count=3,
         items=[
-            {"section": "Decisions", "text": "Ship on Friday", "message_ids": [111, 112]},
-            {"section": "Decisions", "text": "Freeze on Thursday", "message_ids": [113]},
-            {"section": "Open questions", "text": "Who writes the notes?", "message_ids": [], "unverified": True},
+            {"section": "decisions", "text": "Ship on Friday", "message_ids": [111, 112]},
+            {"section": "decisions", "text": "Freeze on Thursday", "message_ids": [113]},
+            {"section": "open_questions", "text": "Who writes the notes?", "message_ids": [], "unverified": True},
         ],
     )
     done = manager_client.get(url).content.decode()
