@@ -11,10 +11,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from pytest_django.fixtures import Settings
 
 from summaries.consumers import CLOSE_FINISHED, CLOSE_FORBIDDEN, CLOSE_LOGIN_NEEDED, CLOSE_NOT_FOUND
 from summaries.models import SummaryJob
-from summaries.services.runner import _publish
+from summaries.services.runner import _publish, job_run
 from tests.dashboard.conftest import Server, log_in, make_server
 from tests.factories import SummaryFactory, SummaryJobFactory
 from tests.fakes.discord import FakeDiscord
@@ -153,3 +154,20 @@ def _finish(job: SummaryJob, server: Server) -> None:
         message_count=2,
         items=[{"section": "decisions", "text": "Ship on Friday", "message_ids": [111]}],
     )
+
+
+async def test_a_job_the_worker_gives_up_on_ends_the_page_too(
+    manager_client: Client, server: Server, running_job: SummaryJob, settings: Settings
+) -> None:
+    communicator = socket(manager_client, server.guild.id, running_job.id)
+    assert (await communicator.connect())[0]
+    await communicator.receive_from()
+    # Its workers kept dying: the next claim fails it instead of running it a fourth time.
+    await sync_to_async(SummaryJob.objects.filter(pk=running_job.pk).update)(
+        attempts=settings.JOB_MAX_ATTEMPTS, heartbeat_at=None
+    )
+    outcome = await sync_to_async(job_run)(job_id=running_job.pk)
+    assert outcome.startswith("skipped")
+    last = await communicator.receive_from(timeout=5)
+    assert 'data-status="failed"' in last and "giving up" in last
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": CLOSE_FINISHED}
