@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from guilds.dashboard import guild_page
 from guilds.models import Guild
+from summaries.consumers import job_socket_path
 from summaries.forms import ScheduleForm
 from summaries.forms_archive import ArchiveFilterForm
 from summaries.models import Schedule
@@ -23,6 +25,7 @@ from summaries.services.dashboard import (
     dashboard_schedules,
     schedule_form_choices,
 )
+from summaries.services.job_page import dashboard_job, dashboard_job_state
 from summaries.services.schedules import (
     schedule_create,
     schedule_delete,
@@ -38,7 +41,9 @@ from summarybot.errors import InvalidInput, NotFound, SummaryBotError
 @guild_page
 def overview(request: HttpRequest, guild: Guild) -> HttpResponse:
     return render(
-        request, "summaries/overview.html", {"guild": guild, "overview": dashboard_overview(guild=guild), "tab": "overview"}
+        request,
+        "summaries/overview.html",
+        {"guild": guild, "overview": dashboard_overview(guild=guild), "tab": "overview"},
     )
 
 
@@ -74,7 +79,9 @@ def summary_page(request: HttpRequest, guild: Guild, summary_id: uuid.UUID) -> H
 @guild_page
 def schedules(request: HttpRequest, guild: Guild) -> HttpResponse:
     return render(
-        request, "summaries/schedules.html", {"guild": guild, "schedules": dashboard_schedules(guild=guild), "tab": "schedules"}
+        request,
+        "summaries/schedules.html",
+        {"guild": guild, "schedules": dashboard_schedules(guild=guild), "tab": "schedules"},
     )
 
 
@@ -203,6 +210,43 @@ def schedule_edit(request: HttpRequest, guild: Guild, schedule_id: int) -> HttpR
 def schedule_preview(request: HttpRequest, guild: Guild) -> HttpResponse:
     """The htmx partial under the form: the next runs of what is entered so far."""
     # Only the timing fields count here: no channel or destination choices needed (nor their queries).
-    form = ScheduleForm(request.GET, choices=ScheduleFormChoices(channels=[], categories=[], post_channels=[], destinations=[]))
+    form = ScheduleForm(
+        request.GET, choices=ScheduleFormChoices(channels=[], categories=[], post_channels=[], destinations=[])
+    )
     form.is_valid()
     return render(request, "summaries/_schedule_preview.html", {"preview": form.preview()})
+
+
+@require_GET
+@guild_page
+def job(request: HttpRequest, guild: Guild, job_id: uuid.UUID) -> HttpResponse:
+    try:
+        page = dashboard_job(guild_id=guild.id, job_id=job_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    # Live: the page's script follows the job over the websocket and polls only if that fails. Not live (no
+    # channel layer shared with the worker): the progress block polls from the start.
+    live = settings.DASHBOARD_LIVE_PROGRESS and not page.state.finished
+    return render(
+        request,
+        "summaries/job.html",
+        {
+            "guild": guild,
+            "page": page,
+            "state": page.state,
+            "poll": not live,
+            "ws_path": job_socket_path(guild_id=guild.id, job_id=job_id) if live else "",
+            "tab": "overview",
+        },
+    )
+
+
+@require_GET
+@guild_page
+def job_progress(request: HttpRequest, guild: Guild, job_id: uuid.UUID) -> HttpResponse:
+    """The progress block alone, polled by htmx every 2 s until the job ends."""
+    try:
+        state = dashboard_job_state(guild_id=guild.id, job_id=job_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    return render(request, "summaries/_job_progress.html", {"state": state, "poll": True})

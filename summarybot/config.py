@@ -70,6 +70,7 @@ class Config:
     discord_client_secret: str
     dashboard_permission_cache_seconds: int
     dashboard_dev_login: bool
+    dashboard_live_progress: bool
     shard_count: int | None
     shard_ids: list[int] | None
     openai_api_key: str
@@ -401,6 +402,8 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         # A login with no Discord, for `make run` on one's own machine: only in debug mode on local hosts
         # (where the in-source secrets are allowed too) and only while no OAuth app is configured.
         dashboard_dev_login=dev_secrets_allowed and not client_id,
+        # Live job progress needs a channel layer the worker shares (Redis); without one the job page polls.
+        dashboard_live_progress=_bool(env, "DASHBOARD_LIVE_PROGRESS", bool(redis_url)),
         shard_count=shard_count,
         shard_ids=shard_ids,
         openai_api_key=env.str("OPENAI_API_KEY", default="").strip(),

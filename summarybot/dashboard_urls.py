@@ -54,4 +54,10 @@ urlpatterns = [
     path("servers/<int:guild_id>/audit/", guild_views.audit_log, name="dashboard-audit"),
     path("servers/<int:guild_id>/summaries/", summary_views.summaries_archive, name="dashboard-summaries"),
     path("servers/<int:guild_id>/summaries/<uuid:summary_id>/", summary_views.summary_page, name="dashboard-summary"),
+    path("servers/<int:guild_id>/jobs/<uuid:job_id>/", summary_views.job, name="dashboard-job"),
+    path(
+        "servers/<int:guild_id>/jobs/<uuid:job_id>/progress/",
+        summary_views.job_progress,
+        name="dashboard-job-progress",
+    ),
 ]

@@ -116,7 +116,10 @@ if _cfg.redis_url:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [_cfg.redis_url]},
+            # channels_redis waits for messages with a 5 s BZPOPMIN; redis-py 8 made 5 s the default socket
+            # timeout too, so an idle websocket's read timed out and the socket was dropped (channels_redis
+            # #422). Above that wait, and still bounded: a Redis that hangs drops the sockets, the pages poll.
+            "CONFIG": {"hosts": [{"address": _cfg.redis_url, "socket_timeout": 15}]},
         }
     }
 else:
@@ -195,6 +198,9 @@ DASHBOARD_PERMISSION_CACHE_SECONDS: int = _cfg.dashboard_permission_cache_second
 # The development login (no Discord; every server in the database is yours): DJANGO_DEBUG on, local hosts
 # only, no DISCORD_CLIENT_ID. Never anywhere else.
 DASHBOARD_DEV_LOGIN: bool = _cfg.dashboard_dev_login
+# The job page follows a job over a websocket (the worker publishes through the Redis channel layer) or,
+# when off (no Redis, or a proxy that blocks websockets), by polling every 2 s.
+DASHBOARD_LIVE_PROGRESS: bool = _cfg.dashboard_live_progress
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

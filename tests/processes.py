@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,22 @@ def run_qcluster_until(finished: Callable[[], bool], env: dict[str, str], *, tim
             cluster.kill()
             _, errors = cluster.communicate()
     return errors
+
+
+@contextmanager
+def qcluster_running(env: dict[str, str], *, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`manage.py qcluster` running while the block runs (a test drives something else meanwhile), stopped
+    after; its stderr goes to `log`, a file, so a chatty worker never blocks on a full pipe."""
+    with log.open("wb") as errors:
+        cluster = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        try:
+            yield cluster
+        finally:
+            cluster.send_signal(signal.SIGTERM)
+            try:
+                cluster.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                cluster.kill()
+                cluster.wait()

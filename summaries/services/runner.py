@@ -284,6 +284,10 @@ def _fail(job: SummaryJob, *, code: str, message: str) -> str:
 
 def _gave_up(job: SummaryJob) -> None:
     """job_claim failed a job whose workers kept dying: tell its requester, count its schedule's run."""
+    try:
+        _publish_sync(job)  # a job page following it over its websocket ends too
+    except Exception:  # noqa: BLE001  live progress is a nicety
+        logger.warning("could not publish a job failure", extra={"job_id": str(job.pk)}, exc_info=True)
     _tell_requester(job)
     _schedule_outcome(job)
     _announce(job, DeliveryEvent.SUMMARY_FAILED)

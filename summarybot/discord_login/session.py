@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 
 from summarybot.crypto import DecryptionFailed, decrypt, encrypt
@@ -34,7 +35,12 @@ def identity_remember_dev(request: HttpRequest) -> None:
 
 def identity_get(request: HttpRequest) -> DiscordIdentity | None:
     """The Discord user and token of this session, or None (not logged in with Discord)."""
-    data = request.session.get(_KEY)
+    return identity_of_session(request.session)
+
+
+def identity_of_session(session: SessionBase) -> DiscordIdentity | None:
+    """The same, from the session alone: a websocket (Channels' scope["session"]) has no HttpRequest."""
+    data = session.get(_KEY)
     if not isinstance(data, dict):
         return None
     if data.get("dev"):
