@@ -1,8 +1,8 @@
 """The deployment files keep their promises: non-root, read-only, probed, bounded, secrets outside.
 
 The Kubernetes rules are checked on what `kubectl kustomize deploy/k8s` renders (skipped without kubectl),
-docker-compose.yml's by reading it (the compose plugin is not on every machine; deploy/validate.sh runs
-`docker compose config` where it is), and deploy/entrypoint.sh by running it with a stand-in `python`.
+docker-compose.yml's by reading it and against the compose-spec schema (as deploy/validate.sh checks it;
+`docker compose config` runs there too where the plugin is installed), and deploy/entrypoint.sh by running it with a stand-in `python`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,32 @@ def test_compose_holds_no_secret_values(compose):
                 assert str(value).startswith("${"), key
     assert re.search(r"^POSTGRES_PASSWORD=$", (ROOT / ".env.example").read_text(), re.MULTILINE)
 
+
+
+def _check_compose_schema(path: Path) -> subprocess.CompletedProcess:
+    """What deploy/validate.sh runs: the compose-spec JSON schema that check-jsonschema ships (no network)."""
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_compose_file_matches_the_compose_spec_schema():
+    result = _check_compose_schema(ROOT / "docker-compose.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_schema_check_fails_on_a_broken_compose_file(tmp_path):
+    # A misspelt key and a wrong type: what `docker compose config` would refuse, so must the CI check.
+    broken = (ROOT / "docker-compose.yml").read_text().replace("cap_drop: [ALL]", "cap_drops: [ALL]", 1)
+    broken = broken.replace("stop_grace_period: 60s", "stop_grace_period: [60s]", 1)
+    copy = tmp_path / "docker-compose.yml"
+    copy.write_text(broken)
+    result = _check_compose_schema(copy)
+    assert result.returncode == 1
+    assert "'cap_drops' was unexpected" in result.stdout
+    assert "stop_grace_period" in result.stdout
 
 # --- deploy/entrypoint.sh ----------------------------------------------------------------------------------
 @pytest.fixture
