@@ -188,6 +188,7 @@ def test_compose_schema_check_fails_on_a_broken_compose_file(tmp_path):
     assert "'cap_drops' was unexpected" in result.stdout
     assert "stop_grace_period" in result.stdout
 
+
 # --- deploy/entrypoint.sh ----------------------------------------------------------------------------------
 @pytest.fixture
 def fake_python(tmp_path: Path) -> Path:
