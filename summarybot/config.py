@@ -87,6 +87,7 @@ class Config:
     catchup_max_hours: int
     job_heartbeat_stale_seconds: int
     worker_start_grace_seconds: int
+    delivery_requeue_seconds: int
     schedule_missed_grace_seconds: int
     qa_history_messages: int
     qa_user_rate_limit: int
@@ -420,6 +421,8 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         catchup_max_hours=_positive_int(env, "CATCHUP_MAX_HOURS", 72, maximum=168),
         job_heartbeat_stale_seconds=_positive_int(env, "JOB_HEARTBEAT_STALE_SECONDS", 120),
         worker_start_grace_seconds=_positive_int(env, "WORKER_START_GRACE_SECONDS", 60, minimum=0),
+        # Under a minute's sweep interval a task waiting its turn in a short queue would be doubled for nothing.
+        delivery_requeue_seconds=_positive_int(env, "DELIVERY_REQUEUE_SECONDS", 60, minimum=30, maximum=600),
         schedule_missed_grace_seconds=_positive_int(env, "SCHEDULE_MISSED_GRACE_SECONDS", 3600, minimum=0),
         qa_history_messages=_positive_int(env, "QA_HISTORY_MESSAGES", 150),
         qa_user_rate_limit=_positive_int(env, "QA_USER_RATE_LIMIT", 3),

@@ -321,6 +321,9 @@ JOB_HEARTBEAT_STALE_SECONDS: int = _cfg.job_heartbeat_stale_seconds
 # A worker whose database, cache or queue is unreachable at start waits (backing off) this long before it
 # takes jobs anyway, which then fail with a reason the member sees instead of hanging.
 WORKER_START_GRACE_SECONDS: int = _cfg.worker_start_grace_seconds
+# A queued delivery whose task no worker took within this many seconds, while the queue holds fewer tasks
+# than are waiting, is presumed lost with a worker and queued again (webhooks.services.deliveries).
+DELIVERY_REQUEUE_SECONDS: int = _cfg.delivery_requeue_seconds
 # A schedule slot missed while no worker ran (downtime) still runs, once, if it is at most this old;
 # older missed slots are skipped for the next one.
 SCHEDULE_MISSED_GRACE_SECONDS: int = _cfg.schedule_missed_grace_seconds
