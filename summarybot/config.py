@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections import ChainMap
@@ -103,6 +104,8 @@ class Config:
     log_format: str
     metrics_token: str
     prometheus_multiproc_dir: str
+    metrics_port: int | None
+    metrics_bind: str
     outbound_allow_private_networks: bool
 
 
@@ -284,6 +287,23 @@ def _multiproc_dir(env: environ.Env) -> str:
     return value
 
 
+def _metrics_port(env: environ.Env) -> int | None:
+    """The worker's and the bot's own /metrics listener (summarybot/metrics_server.py); unset: none."""
+    port = _optional_int(env, "METRICS_PORT")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"METRICS_PORT must be a TCP port (1-65535), got {port}")
+    return port
+
+
+def _metrics_bind(env: environ.Env) -> str:
+    value = env.str("METRICS_BIND", default="127.0.0.1").strip() or "127.0.0.1"
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigError(f"METRICS_BIND must be an IP address (127.0.0.1, 0.0.0.0, ::), got {value!r}") from None
+    return value
+
+
 def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
     env = _with_secret_files(env)
     debug = _bool(env, "DJANGO_DEBUG", False)
@@ -438,4 +458,6 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         log_format=log_format,
         metrics_token=env.str("METRICS_TOKEN", default="").strip(),
         prometheus_multiproc_dir=_multiproc_dir(env),
+        metrics_port=_metrics_port(env),
+        metrics_bind=_metrics_bind(env),
     )

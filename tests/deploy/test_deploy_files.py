@@ -121,6 +121,21 @@ def test_workers_autoscale_and_disruptions_are_bounded(rendered):
         assert pdb["spec"]["selector"]["matchLabels"].items() <= selected.items(), name
 
 
+
+def test_worker_and_bot_pods_serve_metrics_on_a_named_port_prometheus_can_find(rendered):
+    config = _by_kind(rendered, "ConfigMap")["summarybot-config"]["data"]
+    port = int(config["METRICS_PORT"])
+    assert config["METRICS_BIND"] == "0.0.0.0" and config["METRICS_TOKEN_FILE"]  # reachable, behind the token
+    workloads = {**_by_kind(rendered, "Deployment"), **_by_kind(rendered, "StatefulSet")}
+    for name in ("summarybot-worker", "summarybot-bot"):
+        template = workloads[name]["spec"]["template"]
+        [container] = template["spec"]["containers"]
+        assert {"name": "metrics", "containerPort": port} in container["ports"], name
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == str(port), name
+    [service_port] = _by_kind(rendered, "Service")["summarybot-bot"]["spec"]["ports"]
+    assert service_port["targetPort"] == "metrics"
+
 # --- docker-compose.yml -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def compose() -> dict:
@@ -145,6 +160,11 @@ def test_compose_app_services_wait_for_migrate_and_run_read_only(compose):
     assert "entrypoint.sh" in " ".join(services["web"]["healthcheck"]["test"])
     # Scalable: nothing that two copies of a worker could not share.
     assert "container_name" not in services["worker"] and "ports" not in services["worker"]
+    # Worker and bot metrics: on the compose network only, never published on the host.
+    port = compose["x-app"]["environment"]["METRICS_PORT"]
+    assert compose["x-app"]["environment"]["METRICS_BIND"] == "0.0.0.0"
+    for name in ("worker", "bot"):
+        assert services[name]["expose"] == [port] and "ports" not in services[name], name
     assert {"postgres-data", "redis-data"} <= set(compose["volumes"])
     for service in services.values():
         for mount in service.get("volumes", []):
