@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections import ChainMap
@@ -88,6 +89,7 @@ class Config:
     catchup_max_hours: int
     job_heartbeat_stale_seconds: int
     worker_start_grace_seconds: int
+    delivery_requeue_seconds: int
     schedule_missed_grace_seconds: int
     qa_history_messages: int
     qa_user_rate_limit: int
@@ -103,6 +105,8 @@ class Config:
     log_format: str
     metrics_token: str
     prometheus_multiproc_dir: str
+    metrics_port: int | None
+    metrics_bind: str
     outbound_allow_private_networks: bool
     audit_log_retention_days: int
 
@@ -285,6 +289,23 @@ def _multiproc_dir(env: environ.Env) -> str:
     return value
 
 
+def _metrics_port(env: environ.Env) -> int | None:
+    """The worker's and the bot's own /metrics listener (summarybot/metrics_server.py); unset: none."""
+    port = _optional_int(env, "METRICS_PORT")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"METRICS_PORT must be a TCP port (1-65535), got {port}")
+    return port
+
+
+def _metrics_bind(env: environ.Env) -> str:
+    value = env.str("METRICS_BIND", default="127.0.0.1").strip() or "127.0.0.1"
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigError(f"METRICS_BIND must be an IP address (127.0.0.1, 0.0.0.0, ::), got {value!r}") from None
+    return value
+
+
 def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
     env = _with_secret_files(env)
     debug = _bool(env, "DJANGO_DEBUG", False)
@@ -424,6 +445,8 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         catchup_max_hours=_positive_int(env, "CATCHUP_MAX_HOURS", 72, maximum=168),
         job_heartbeat_stale_seconds=_positive_int(env, "JOB_HEARTBEAT_STALE_SECONDS", 120),
         worker_start_grace_seconds=_positive_int(env, "WORKER_START_GRACE_SECONDS", 60, minimum=0),
+        # Under a minute's sweep interval a task waiting its turn in a short queue would be doubled for nothing.
+        delivery_requeue_seconds=_positive_int(env, "DELIVERY_REQUEUE_SECONDS", 60, minimum=30, maximum=600),
         schedule_missed_grace_seconds=_positive_int(env, "SCHEDULE_MISSED_GRACE_SECONDS", 3600, minimum=0),
         qa_history_messages=_positive_int(env, "QA_HISTORY_MESSAGES", 150),
         qa_user_rate_limit=_positive_int(env, "QA_USER_RATE_LIMIT", 3),
@@ -441,4 +464,6 @@ def read_settings(env: environ.Env, *, base_dir: Path) -> Config:
         prometheus_multiproc_dir=_multiproc_dir(env),
         # Longer than any guild's summary retention by default: who changed what outlives the conversations.
         audit_log_retention_days=_positive_int(env, "AUDIT_LOG_RETENTION_DAYS", 365, maximum=3650),
+        metrics_port=_metrics_port(env),
+        metrics_bind=_metrics_bind(env),
     )

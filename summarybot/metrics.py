@@ -10,9 +10,11 @@ the services (the Discord client) can record here.
 
 Processes: web, worker (django-q2 forks one process per worker) and bot each count in their own memory
 unless PROMETHEUS_MULTIPROC_DIR is set: then prometheus_client writes every process's counters to files in
-that directory and /metrics (served by web) adds them up. That is the only way to see a django-q2 worker's
-counters at all (its processes are forked and recycled, so no per-process port would stay put), so it is the
-one supported setup; the directory must be shared by the processes and emptied before they start.
+that directory (emptied before the processes start). A django-q2 worker's counters are seen only that way
+(its processes are forked and recycled, so no port of theirs would stay put). Two setups: one directory
+shared by web, worker and bot, and web's /metrics adds them all up; or, where they share no filesystem
+(containers), each its own directory and the worker and bot serving theirs on METRICS_PORT
+(summarybot/metrics_server.py: the worker's listener lives in the cluster's first process).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -57,13 +57,18 @@ class _Scrape:
             yield from source.collect()
 
 
+def counters() -> CollectorRegistry:
+    """Every process's counters (multiprocess mode: the files in PROMETHEUS_MULTIPROC_DIR) or this process's."""
+    if not settings.PROMETHEUS_MULTIPROC_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, settings.PROMETHEUS_MULTIPROC_DIR)
+    return registry
+
+
 def exposition() -> bytes:
-    """Every process's counters (multiprocess mode) or this process's, then the scrape-time gauges."""
-    counters: Any = (
-        MultiProcessCollector(None, settings.PROMETHEUS_MULTIPROC_DIR) if settings.PROMETHEUS_MULTIPROC_DIR
-        else REGISTRY
-    )
-    return generate_latest(_Scrape([counters, StateCollector()]))  # type: ignore[arg-type]
+    """The counters, then the scrape-time gauges."""
+    return generate_latest(_Scrape([counters(), StateCollector()]))  # type: ignore[arg-type]
 
 
 # --- /metrics ----------------------------------------------------------------------------------------------
@@ -77,12 +82,17 @@ def _from_loopback(request: HttpRequest) -> bool:
         return False
 
 
+def bearer_token_matches(authorization: str, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time (the worker's and bot's listener use it too)."""
+    scheme, _, offered = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode())
+
+
 def _authorized(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     if not token:
         return _from_loopback(request)
-    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(), token.encode())
+    return bearer_token_matches(request.headers.get("Authorization", ""), token)
 
 
 @never_cache

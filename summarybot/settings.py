@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     # Swagger UI and ReDoc served from our static files, not a CDN (SPECTACULAR_SETTINGS below).
     "drf_spectacular_sidecar",
     "channels",
+    # Before django_q: its `qcluster` (django-q2's plus the metrics listener, METRICS_PORT) is the one that runs.
+    "summarybot.worker",
     "django_q",
     # Dashboard login with Discord (summarybot/discord_login: allauth's Discord provider on our endpoints).
     "allauth",
@@ -329,6 +331,9 @@ JOB_HEARTBEAT_STALE_SECONDS: int = _cfg.job_heartbeat_stale_seconds
 # A worker whose database, cache or queue is unreachable at start waits (backing off) this long before it
 # takes jobs anyway, which then fail with a reason the member sees instead of hanging.
 WORKER_START_GRACE_SECONDS: int = _cfg.worker_start_grace_seconds
+# A queued delivery whose task no worker took within this many seconds, while the queue holds fewer tasks
+# than are waiting, is presumed lost with a worker and queued again (webhooks.services.deliveries).
+DELIVERY_REQUEUE_SECONDS: int = _cfg.delivery_requeue_seconds
 # A schedule slot missed while no worker ran (downtime) still runs, once, if it is at most this old;
 # older missed slots are skipped for the next one.
 SCHEDULE_MISSED_GRACE_SECONDS: int = _cfg.schedule_missed_grace_seconds
@@ -362,6 +367,10 @@ PROMETHEUS_MULTIPROC_DIR: str = _cfg.prometheus_multiproc_dir
 if not PROMETHEUS_MULTIPROC_DIR:
     # prometheus_client goes multiprocess when the variable merely exists: an empty one (a blank .env line) must not.
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+# The worker (qcluster) and the bot (runbot) serve their own counters on this port (summarybot/metrics_server.py),
+# for containers, where they share no directory with web. Unset: no listener. Same METRICS_TOKEN rule.
+METRICS_PORT: int | None = _cfg.metrics_port
+METRICS_BIND: str = _cfg.metrics_bind
 
 # --- Logging: one dict; never log message content, tokens or keys ---------------------------------------
 # LOG_FORMAT=text (the default in development) or json (the default otherwise): one object a line, with the

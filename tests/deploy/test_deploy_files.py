@@ -1,8 +1,8 @@
 """The deployment files keep their promises: non-root, read-only, probed, bounded, secrets outside.
 
 The Kubernetes rules are checked on what `kubectl kustomize deploy/k8s` renders (skipped without kubectl),
-docker-compose.yml's by reading it (the compose plugin is not on every machine; deploy/validate.sh runs
-`docker compose config` where it is), and deploy/entrypoint.sh by running it with a stand-in `python`.
+docker-compose.yml's by reading it and against the compose-spec schema (as deploy/validate.sh checks it;
+`docker compose config` runs there too where the plugin is installed), and deploy/entrypoint.sh by running it with a stand-in `python`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,21 @@ def test_workers_autoscale_and_disruptions_are_bounded(rendered):
         assert pdb["spec"]["selector"]["matchLabels"].items() <= selected.items(), name
 
 
+
+def test_worker_and_bot_pods_serve_metrics_on_a_named_port_prometheus_can_find(rendered):
+    config = _by_kind(rendered, "ConfigMap")["summarybot-config"]["data"]
+    port = int(config["METRICS_PORT"])
+    assert config["METRICS_BIND"] == "0.0.0.0" and config["METRICS_TOKEN_FILE"]  # reachable, behind the token
+    workloads = {**_by_kind(rendered, "Deployment"), **_by_kind(rendered, "StatefulSet")}
+    for name in ("summarybot-worker", "summarybot-bot"):
+        template = workloads[name]["spec"]["template"]
+        [container] = template["spec"]["containers"]
+        assert {"name": "metrics", "containerPort": port} in container["ports"], name
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == str(port), name
+    [service_port] = _by_kind(rendered, "Service")["summarybot-bot"]["spec"]["ports"]
+    assert service_port["targetPort"] == "metrics"
+
 # --- docker-compose.yml -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def compose() -> dict:
@@ -144,6 +160,11 @@ def test_compose_app_services_wait_for_migrate_and_run_read_only(compose):
     assert "entrypoint.sh" in " ".join(services["web"]["healthcheck"]["test"])
     # Scalable: nothing that two copies of a worker could not share.
     assert "container_name" not in services["worker"] and "ports" not in services["worker"]
+    # Worker and bot metrics: on the compose network only, never published on the host.
+    port = compose["x-app"]["environment"]["METRICS_PORT"]
+    assert compose["x-app"]["environment"]["METRICS_BIND"] == "0.0.0.0"
+    for name in ("worker", "bot"):
+        assert services[name]["expose"] == [port] and "ports" not in services[name], name
     assert {"postgres-data", "redis-data"} <= set(compose["volumes"])
     for service in services.values():
         for mount in service.get("volumes", []):
@@ -159,6 +180,33 @@ def test_compose_holds_no_secret_values(compose):
             if "PASSWORD" in key or "SECRET" in key or "TOKEN" in key:
                 assert str(value).startswith("${"), key
     assert re.search(r"^POSTGRES_PASSWORD=$", (ROOT / ".env.example").read_text(), re.MULTILINE)
+
+
+
+def _check_compose_schema(path: Path) -> subprocess.CompletedProcess:
+    """What deploy/validate.sh runs: the compose-spec JSON schema that check-jsonschema ships (no network)."""
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_compose_file_matches_the_compose_spec_schema():
+    result = _check_compose_schema(ROOT / "docker-compose.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_schema_check_fails_on_a_broken_compose_file(tmp_path):
+    # A misspelt key and a wrong type: what `docker compose config` would refuse, so must the CI check.
+    broken = (ROOT / "docker-compose.yml").read_text().replace("cap_drop: [ALL]", "cap_drops: [ALL]", 1)
+    broken = broken.replace("stop_grace_period: 60s", "stop_grace_period: [60s]", 1)
+    copy = tmp_path / "docker-compose.yml"
+    copy.write_text(broken)
+    result = _check_compose_schema(copy)
+    assert result.returncode == 1
+    assert "'cap_drops' was unexpected" in result.stdout
+    assert "stop_grace_period" in result.stdout
 
 
 # --- deploy/entrypoint.sh ----------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_three_workers_on_redis_end_every_job_once_and_lose_none_when_one_is_kil
     # The killed cluster was mid-job: some job was taken over by a second attempt after its heartbeat stopped.
     assert SummaryJob.objects.filter(pk__in=jobs, attempts__gt=1).exists()
     # No delivery twice. A delivery task the killed cluster had taken off the queue waits for its own sweeper
-    # (webhooks.services.deliveries.REQUEUE_AFTER, ten minutes): at most its prefetch plus its two workers.
+    # (DELIVERY_REQUEUE_SECONDS, a minute, longer than this test waits): at most its prefetch plus two workers.
     received = collections.Counter(json.loads(r.body)["data"]["id"] for r in receiver.requests)
     assert received and max(received.values()) == 1, received.most_common(3)
     succeeded = Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count()

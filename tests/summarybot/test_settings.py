@@ -316,3 +316,16 @@ def test_django_q2_is_given_the_broker_chosen(tmp_path):
         tmp_path, "Q_CLUSTER", REDIS_URL="redis://cache.internal:6379/3", Q_BROKER="orm"
     ).values()
     assert orm_cluster["broker_class"] == "summarybot.queue.OrmBroker" and "redis" not in orm_cluster
+
+
+def test_metrics_listener_and_delivery_requeue_settings_are_typed_and_bounded(clean_env):
+    for name in ("METRICS_PORT", "METRICS_BIND", "DELIVERY_REQUEUE_SECONDS"):
+        clean_env.delenv(name, raising=False)
+    defaults = read(clean_env, **PRODUCTION)
+    assert (defaults.metrics_port, defaults.metrics_bind, defaults.delivery_requeue_seconds) == (None, "127.0.0.1", 60)
+    cfg = read(clean_env, **PRODUCTION, METRICS_PORT="9100", METRICS_BIND="0.0.0.0", DELIVERY_REQUEUE_SECONDS="90")
+    assert (cfg.metrics_port, cfg.metrics_bind, cfg.delivery_requeue_seconds) == (9100, "0.0.0.0", 90)
+    for name, bad in (("METRICS_PORT", "70000"), ("METRICS_BIND", "everywhere"), ("DELIVERY_REQUEUE_SECONDS", "5")):
+        with pytest.raises(ConfigError, match=name):
+            read(clean_env, **PRODUCTION, **{name: bad})
+        clean_env.delenv(name)

@@ -10,8 +10,10 @@
   refused URL) ends the delivery as failed; after the last attempt it is dead. A Retry-After on 429/503
   is honoured when longer than the schedule's wait. A destination with nothing but failures for five days
   is disabled and its guild told.
-- `deliveries_sweep` runs every minute: it queues due retries and takes back deliveries whose worker died
-  mid-attempt (the receiver may have got that one: it sees the same webhook-id again).
+- `deliveries_sweep` runs every minute: it queues due retries, queues again the deliveries whose task was
+  lost with a worker (after DELIVERY_REQUEUE_SECONDS), and takes back deliveries whose worker died
+  mid-attempt (the receiver may have got that one: it sees the same webhook-id again). A task queued twice
+  never sends twice: each attempt starts with the claim, and a claimed delivery is not due.
 - `delivery_replay` sends a delivery again: same payload, same webhook-id, a new run of the schedule.
 """
 
@@ -25,11 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from summaries.models import Summary, SummaryJob
+from summaries.models import JobStatus, Summary, SummaryJob
 from summaries.selectors import api_summaries
 from summarybot import metrics
 from summarybot.errors import Conflict, SummaryBotError
@@ -47,7 +50,8 @@ INLINE_RETRY_SECONDS = 10.0
 # A claim older than this belongs to a worker that died: an attempt lasts at most ~30 s over HTTP, a few
 # minutes through Discord's rate limits.
 CLAIM_STALE = timedelta(minutes=10)
-# A queued task that never ran (a lost task, a backed-up queue) is queued again after this.
+# A queued task that never ran is queued again after this whatever the queue's length says (the backstop
+# of _lost_deliveries' count, which other tasks in the queue can hide a lost one from).
 REQUEUE_AFTER = timedelta(minutes=10)
 DISABLE_AFTER = timedelta(days=5)
 RESPONSE_BODY_LOGGED = 2000
@@ -319,7 +323,39 @@ def deliveries_sweep() -> int:
     Delivery.objects.filter(pk__in=due).update(queued_at=now)
     for delivery_id in due:
         _enqueue(delivery_id)
-    return len(due)
+    return len(due) + _requeue_lost(now=now)
+
+
+def _requeue_lost(*, now: datetime) -> int:
+    """Queue again the deliveries whose task left the queue without a worker claiming them.
+
+    A killed worker loses the tasks it had taken off the queue and not yet run (Redis hands a task over once).
+    The queue cannot be searched for one delivery's task, so it is counted, as jobs_sweep_stalled counts it:
+    while it holds as many tasks as there are queued jobs and deliveries waiting, none is presumed lost (a
+    long queue is a backlog, and doubling its tasks would only lengthen it). Otherwise the oldest of those
+    waiting longer than DELIVERY_REQUEUE_SECONDS are queued again, each once per window. A copy whose
+    original was only slow finds the delivery claimed or sent and does nothing.
+    """
+    from django_q.brokers import get_broker
+
+    window = now - timedelta(seconds=settings.DELIVERY_REQUEUE_SECONDS)
+    waiting = Delivery.objects.filter(
+        status__in=DeliveryStatus.due(), next_attempt_at__lte=now, queued_at__isnull=False,
+    )
+    expected = waiting.count() + SummaryJob.objects.filter(status=JobStatus.QUEUED).count()
+    missing = min(expected - (get_broker().queue_size() or 0), SWEEP_BATCH)
+    if missing <= 0:
+        return 0
+    lost = list(waiting.filter(queued_at__lt=window).order_by("queued_at").values_list("pk", "queued_at")[:missing])
+    requeued = 0
+    for delivery_id, queued_at in lost:
+        # Conditional, like a claim: two sweeps at once queue it once.
+        if Delivery.objects.filter(pk=delivery_id, queued_at=queued_at).update(queued_at=now) == 1:
+            _enqueue(delivery_id)
+            requeued += 1
+    if requeued:
+        logger.warning("queued again deliveries whose task was lost", extra={"count": requeued})
+    return requeued
 
 
 def delivery_replay(*, delivery: Delivery) -> Delivery:

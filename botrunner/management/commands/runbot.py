@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from botrunner.bot import build_bot
+from summarybot.metrics_server import metrics_server_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ class Command(BaseCommand):
         token = settings.DISCORD_TOKEN
         if not token:
             raise CommandError("DISCORD_TOKEN is not set; the bot needs its token to connect to Discord.")
+        try:
+            metrics_server_from_settings(process="bot")
+        except OSError as exc:
+            raise CommandError(f"Cannot serve metrics on {settings.METRICS_BIND}:{settings.METRICS_PORT}: {exc}") from None
         try:
             asyncio.run(run_bot(token=token, sync_commands=options["sync_commands"]))
         except discord.LoginFailure:
