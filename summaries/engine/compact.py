@@ -6,7 +6,7 @@ in full: a URL is shown as its host and the readable part of its path (`github.c
 model repeats back to its URL. A long code block or pasted log keeps its head and tail around a marker
 saying how many lines were cut (counted in the result). Within one call's transcript (transcript.py), a link
 or a long line already shown is written `↑ref`, a reference to the message that showed it (two tokens where
-`[=ref]` took four), and a quote of an earlier message in a reply is not repeated.
+`[=ref]` took three or four), and a quote of an earlier message in a reply is not repeated.
 
 `PreparedMessage.text` is never changed here: the offline engine, the links section, the cache fingerprint
 and the member-facing snippets keep reading the whole redacted text; only `shown` (what a call sends) is.
@@ -178,7 +178,7 @@ MIN_REPEATED_LINE = 60
 # A short form as compact_text writes it: a host and a path (a dotted name alone is code, not a link).
 _SHORT_LINK = re.compile(r"(?<![\w/.@])(?:[a-z0-9-]+\.)+[a-z]{2,}/[^\s\"'`<>|]*")
 QUOTE_LOOKBACK = 20
-# "Shown again, see message <ref>": " ↑" is one token in o200k and cl100k, where " [=" and "]" cost two more.
+# "Shown again, see message <ref>": " ↑" is one token in o200k and cl100k, where " [=" and "]" took two or three.
 REPEAT = "↑"
 
 
