@@ -1,9 +1,12 @@
 """The one place where the model's short references and real Discord message ids meet.
 
-A reference is the message's position in the prepared conversation, written in decimal: under o200k and
-cl100k every number below 1000 is a single token (base-36 would split "1k" into a digit and a letter
-token), and positions stay the same in every chunk and every reduce level, so a reduce can cite the
-original messages directly.
+A position is a message's place in the prepared conversation. A chunk's transcript writes it as a ref
+counted from the chunk's first message, in decimal: under o200k and cl100k every number below 1000 is a
+single token (base-36 would split "1k" into a digit and a letter token), and counted from the chunk's start
+most refs stay below 1000 however long the window (counted from the conversation's start, four in five
+lines of a 5,000-message window paid a second token for theirs). The map step adds the chunk's start back
+(`verify_refs(..., first=)`), so drafts, reduce inputs and the cache only ever hold positions, and a
+reduce cites the original messages directly.
 
 Free-text answers (mention Q&A) cite inline instead, as "[n]" counted from 1: members read those numbers
 in the reply, next to the links they become.
@@ -20,8 +23,9 @@ from .render.links import jump_url
 _INLINE_REF = re.compile(r"\[(\d{1,4})\]")
 
 
-def ref_for(index: int) -> str:
-    return str(index)
+def ref_for(index: int, first: int = 0) -> str:
+    """The ref of position `index` in a transcript whose refs count from position `first`."""
+    return str(index - first)
 
 
 def inline_ref_for(index: int) -> str:
@@ -55,15 +59,16 @@ def parse_ref(value: object) -> int | None:
     return None
 
 
-def verify_refs(raw_refs: Iterable[object], allowed: set[int] | range) -> list[int]:
-    """Keep the references that were in the model's input, in first-cited order, without repeats."""
+def verify_refs(raw_refs: Iterable[object], allowed: set[int] | range, first: int = 0) -> list[int]:
+    """The positions of the refs that were in the model's input (`allowed`, as the input wrote them, counted
+    from position `first`), in first-cited order, without repeats."""
     seen: set[int] = set()
     kept: list[int] = []
     for raw in raw_refs:
         ref = parse_ref(raw)
         if ref is not None and ref in allowed and ref not in seen:
             seen.add(ref)
-            kept.append(ref)
+            kept.append(ref + first)
     return kept
 
 

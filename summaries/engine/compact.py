@@ -5,8 +5,8 @@ in full: a URL is shown as its host and the readable part of its path (`github.c
 `youtube.com/watch`), ids, hashes, query strings and scheme left out, and the engine maps a short form the
 model repeats back to its URL. A long code block or pasted log keeps its head and tail around a marker
 saying how many lines were cut (counted in the result). Within one call's transcript (transcript.py), a link
-or a long line already shown is written as a reference to the message that showed it, and a quote of an
-earlier message in a reply is not repeated.
+or a long line already shown is written `↑ref`, a reference to the message that showed it (two tokens where
+`[=ref]` took three or four), and a quote of an earlier message in a reply is not repeated.
 
 `PreparedMessage.text` is never changed here: the offline engine, the links section, the cache fingerprint
 and the member-facing snippets keep reading the whole redacted text; only `shown` (what a call sends) is.
@@ -178,6 +178,8 @@ MIN_REPEATED_LINE = 60
 # A short form as compact_text writes it: a host and a path (a dotted name alone is code, not a link).
 _SHORT_LINK = re.compile(r"(?<![\w/.@])(?:[a-z0-9-]+\.)+[a-z]{2,}/[^\s\"'`<>|]*")
 QUOTE_LOOKBACK = 20
+# "Shown again, see message <ref>": " ↑" is one token in o200k and cl100k, where " [=" and "]" took two or three.
+REPEAT = "↑"
 
 
 def _quote_block(text: str) -> tuple[str, str] | None:
@@ -203,9 +205,13 @@ def chunk_texts(messages: Sequence[PreparedMessage]) -> list[str]:
     """The shown text of consecutive messages sent in one call, each repeat written once.
 
     Never longer than `shown` (what the planner counted): a link or long line already shown in this call
-    becomes `[=ref]` (the message that showed it), and a leading quote of a message in this call becomes
-    nothing when the message replies to it (`^ref` already says so) or `[quoting ref]` otherwise.
+    becomes `↑ref` (the message that showed it), and a leading quote of a message in this call becomes
+    nothing when the message replies to it (`^ref` already says so) or `[quoting ref]` otherwise. Refs
+    count from the first message, as the transcript's do.
     """
+    if not messages:
+        return []
+    first = messages[0].index
     texts: list[str] = []
     first_seen: dict[str, int] = {}
     position_of = {m.index: n for n, m in enumerate(messages)}
@@ -218,17 +224,22 @@ def chunk_texts(messages: Sequence[PreparedMessage]) -> list[str]:
             earlier = [m.index for m in messages[max(0, n - QUOTE_LOOKBACK) : n]][::-1]
             for index in [parent, *earlier] if parent is not None else earlier:
                 k = position_of.get(index)
+                if k is None or k >= n:
+                    continue
+                candidate = messages[k]
                 if (
-                    k is not None
-                    and k < n
-                    and (quoted in _own_words(messages[k].text) or quoted in _own_words(messages[k].shown))
+                    quoted in _own_words(candidate.text)
+                    or quoted in _own_words(candidate.shown)
+                    # A reply quoting its parent's own quote ("> > ..."): the parent's line shows that quote,
+                    # or left it out because the message it quotes is in this call too.
+                    or (index == parent and (quoted in candidate.text or quoted in candidate.shown))
                 ):
                     source = index
                     break
             if source is not None:
-                text = rest if source == parent else f"[quoting {source}] {rest}"
+                text = rest if source == parent else f"[quoting {source - first}] {rest}"
         if len(text) >= MIN_REPEATED_LINK and "." in text:
-            text = _refer_repeats(text, message.index, first_seen)
+            text = _refer_repeats(text, message.index - first, first_seen)
         texts.append(text)
     return texts
 
@@ -239,7 +250,7 @@ def _refer_repeats(text: str, index: int, first_seen: dict[str, int]) -> str:
         if len(short) < MIN_REPEATED_LINK:
             return short
         seen = first_seen.setdefault(short, index)
-        return short if seen == index else f"[={seen}]"
+        return short if seen == index else f"{REPEAT}{seen}"
 
     if "/" in text:
         text = _SHORT_LINK.sub(link, text)
@@ -251,7 +262,7 @@ def _refer_repeats(text: str, index: int, first_seen: dict[str, int]) -> str:
                 key = "\n" + line  # never equal to a link key
                 seen = first_seen.setdefault(key, index)
                 if seen != index:
-                    lines[number] = f"[={seen}]"
+                    lines[number] = f"{REPEAT}{seen}"
                     changed = True
         if changed:
             text = "\n".join(lines)

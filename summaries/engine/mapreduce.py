@@ -34,8 +34,9 @@ ProgressCallback = Callable[[str, int, int], None]
 CallCallback = Callable[[CallUsage, str], Awaitable[None]]
 
 
-def draft_from_reply(data: dict[str, Any], fmt: SummaryFormat, allowed: set[int] | range) -> Draft:
-    """A validated reply to a Draft. Invented refs are dropped; a point left without any is kept, flagged."""
+def draft_from_reply(data: dict[str, Any], fmt: SummaryFormat, allowed: set[int] | range, first: int = 0) -> Draft:
+    """A validated reply to a Draft. Invented refs are dropped; a point left without any is kept, flagged.
+    Refs are read as counted from position `first` (a chunk's transcript counts from its first message)."""
     sections: dict[str, list[DraftItem]] = {}
     for section in fmt.model_sections:
         items: list[DraftItem] = []
@@ -43,7 +44,7 @@ def draft_from_reply(data: dict[str, Any], fmt: SummaryFormat, allowed: set[int]
             text = raw["text"].strip()
             if not text:
                 continue
-            refs = verify_refs(raw.get("refs", []), allowed)
+            refs = verify_refs(raw.get("refs", []), allowed, first)
             owner = raw.get("owner") if section.has_owner else None
             items.append(DraftItem(text=text, refs=refs, owner=(owner or None), unverified=not refs))
         sections[section.name] = items
@@ -190,7 +191,8 @@ class MapReduceSummarizer:
             draft = await self._call(
                 system,
                 transcript,
-                allowed=range(chunk.start, chunk.end),
+                allowed=range(chunk.size),
+                first=chunk.start,
                 stage=stage,
                 level=0,
                 estimated=self.plan.budget.overhead_tokens + chunk.tokens,
@@ -284,7 +286,15 @@ class MapReduceSummarizer:
     # --- one call ------------------------------------------------------------------------------
 
     async def _call(
-        self, system: str, user: str, *, allowed: set[int] | range, stage: str, level: int, estimated: int
+        self,
+        system: str,
+        user: str,
+        *,
+        allowed: set[int] | range,
+        stage: str,
+        level: int,
+        estimated: int,
+        first: int = 0,
     ) -> Draft:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         async with self.semaphore:
@@ -305,7 +315,7 @@ class MapReduceSummarizer:
                     raise LLMBadOutput(
                         f"The model's reply was not valid summary JSON, even after a repair attempt: {second}"
                     ) from None
-        return draft_from_reply(data, self.fmt, allowed)
+        return draft_from_reply(data, self.fmt, allowed, first)
 
     async def _chat(self, messages: list[dict[str, str]], stage: str, level: int, estimated: int) -> ChatResponse:
         cap = self.options.max_prompt_tokens

@@ -270,7 +270,8 @@ def _prepare(messages: Sequence[ChatMessage], options: SummaryOptions) -> Prepar
                 message.reactions,
                 tuple(mentions.values()) if mentions else (),
                 "```" in text,
-                mentioned_ids=tuple(mentions) if mentions else (),
+                0,  # tokens, counted when planned; every field positional: keywords cost more per call
+                tuple(mentions) if mentions else (),
             )
         )
     if redactor is not None:

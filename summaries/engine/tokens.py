@@ -127,7 +127,7 @@ class TokenCounter:
         distinct = list(dict.fromkeys(texts))
         if len(distinct) < len(texts):
             counted = dict(zip(distinct, self._count_distinct(distinct), strict=True))
-            return [counted[t] for t in texts]
+            return list(map(counted.__getitem__, texts))
         return self._count_distinct(texts)
 
     def _count_distinct(self, texts: Sequence[str]) -> list[int]:
@@ -138,6 +138,15 @@ class TokenCounter:
             return [len(encode(t)) for t in texts]
         data = self._token_bytes(joined)
         separator = self._separator_token().to_bytes(_TOKEN_SIZE, sys.byteorder)
+        # Split in C, then check the split: where the separator's bytes straddled two tokens (see below), a
+        # piece is not a whole number of tokens, and the pieces' whole tokens no longer add up to the buffer.
+        counts = [size // _TOKEN_SIZE for size in map(len, data.split(separator))]
+        if len(counts) == len(texts) and sum(counts) == len(data) // _TOKEN_SIZE - (len(texts) - 1):
+            return counts
+        return self._count_by_search(data, separator, texts)
+
+    def _count_by_search(self, data: bytes, separator: bytes, texts: Sequence[str]) -> list[int]:
+        """The separators' token offsets found one by one, skipping matches that straddle two tokens."""
         find = data.find
         counts: list[int] = []
         start = 0  # byte offset of the current text's first token

@@ -4,10 +4,12 @@
     0 a: we should move the db
     1 b ^0: agreed, after the release\nsee the plan
     2 a +95m: done
+    3 c ^before: that was settled last week
 
 Each line: reference, author alias, the time since the previous line only when the silence is notable,
-`^ref` for a reply, then the text. Against `Alice (2024-05-01T12:00:00+00:00): ...` this drops the
-timestamp (about 15 tokens) and repeats a one-token alias instead of the name.
+`^ref` for a reply (`^before` when the message replied to is before the chunk), then the text. Refs count
+from the chunk's first message (citations.py), so most are one token however long the window. Against
+`Alice (2024-05-01T12:00:00+00:00): ...` this drops the timestamp (about 15 tokens) and repeats a one-token alias instead of the name.
 
 Members write the text and choose their names, so neither may forge the structure: every message is
 exactly one line (a line break inside it is written `\n`, a backslash `\\`), and a name that could be
@@ -93,7 +95,8 @@ def line_costs(messages: Sequence[PreparedMessage], gap_seconds: float) -> list[
     """An upper bound of the tokens `render_chunk` spends on each message's line, whatever chunk it lands
     in (the gap marker is counted whenever the silence before it is notable, even at a chunk's start).
 
-    Inline arithmetic rather than a call per message: this runs once per message of every request.
+    Inline arithmetic rather than a call per message: this runs once per message of every request. Refs
+    are counted at their position's width, a bound of what any chunk writes (it counts from its own start).
     """
     gap = timedelta(seconds=gap_seconds)
     costs: list[int] = []
@@ -157,11 +160,17 @@ def header(start: datetime) -> str:
     return f"Chat log from {start.strftime('%Y-%m-%d %H:%M UTC')}. People: "
 
 
+# A reply to a message the chunk does not hold: the model cannot read it, but knows the line answers something.
+REPLY_BEFORE_CHUNK = "before"
+
+
 def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str:
-    """The transcript of consecutive messages, with its own alias legend: each message's `shown` text
-    (links short, long blocks cut), repeats within the chunk written once (compact.chunk_texts)."""
+    """The transcript of consecutive messages, with its own alias legend and refs counted from its first
+    message: each message's `shown` text (links short, long blocks cut), repeats within the chunk written
+    once (compact.chunk_texts)."""
     if not messages:
         return ""
+    first = messages[0].index
     aliases: dict[int, str] = {}
     names: list[str] = []
     lines: list[str] = []
@@ -171,13 +180,15 @@ def render_chunk(messages: Sequence[PreparedMessage], gap_seconds: float) -> str
         if alias is None:
             alias = aliases[message.author_id] = alias_for(len(aliases))
             names.append(legend_entry(alias, message.author_name))
-        parts = [ref_for(message.index), " ", alias]
+        parts = [ref_for(message.index, first), " ", alias]
         if previous is not None:
             gap = (message.created_at - previous.created_at).total_seconds()
             if gap >= gap_seconds:
                 parts.append(" " + format_gap(gap))
-        if message.reply_to_index is not None:
-            parts.append(" ^" + ref_for(message.reply_to_index))
+        reply = message.reply_to_index
+        if reply is not None:
+            # Never longer than the ref line_costs counted: " ^before" is two tokens, as " ^0" is.
+            parts.append(" ^" + (ref_for(reply, first) if reply >= first else REPLY_BEFORE_CHUNK))
         parts.append(": ")
         parts.append(escape_text(text))
         lines.append("".join(parts))

@@ -47,9 +47,10 @@ DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-n
 
 # Transcript refs the default responder cites. The engine writes one message per line (a line break inside
 # one is escaped as `\n`, so only the engine starts lines) led by its ref and
-# the author's alias ("12 b ^3 +95m: text"); reduce prompts end each point with its refs ("... [3, 5]").
+# the author's alias ("12 b +95m ^3: text", "^before" for a reply to a message before the chunk); reduce
+# prompts end each point with its refs ("... [3, 5]").
 # Tests may replace `FakeOpenAI.ref_pattern` (group 1: the ref).
-DEFAULT_REF_PATTERN = re.compile(r"(?m)^(\d+) [a-z]{1,3}(?: \+\d+[mhd])?(?: \^\d+)?: ")
+DEFAULT_REF_PATTERN = re.compile(r"(?m)^(\d+) [a-z]{1,3}(?: \+\d+[mhd])?(?: \^(?:\d+|before))?: ")
 _POINT_REFS = re.compile(r"(?m)\[(\d+(?:\s*,\s*\d+)*)\]\s*$")
 _JSON_REFS = re.compile(r'"[A-Za-z_]*(?:refs?|citations?|sources?)"\s*:\s*\[([^\]]*)\]')
 _CITATION_NAME = re.compile(r"(cit|ref|source|evidence|message_id|msg_id)", re.IGNORECASE)

@@ -29,6 +29,8 @@ def test_refs_are_read_leniently(raw: object, expected: int | None) -> None:
 def test_only_refs_from_the_input_survive_in_order_without_repeats() -> None:
     assert verify_refs([5, "3", 99, 5, "#4"], range(3, 6)) == [5, 3, 4]
     assert verify_refs([1, 2], {2}) == [2]
+    # A chunk's transcript counts refs from its first message: what survives is read back as positions.
+    assert verify_refs([0, "2", 3, 0], range(3), first=1000) == [1000, 1002]
 
 
 def test_invented_refs_are_dropped_and_an_uncited_point_is_flagged() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import tiktoken.load
 
@@ -91,3 +93,20 @@ def test_counting_many_texts_at_once_matches_counting_each_alone() -> None:
     # A text holding the separator itself falls back to one encoding per text.
     assert counter.count_many(["a\x1eb", "c"]) == [counter.count("a\x1eb"), 1]
     assert counter.count_many([]) == [] and counter.count_many(["hello world"]) == [2]
+
+
+def test_the_split_count_falls_back_where_the_separator_straddles_two_tokens() -> None:
+    from summaries.engine.synthetic import SHAPES, shaped_conversation
+
+    # In o200k "ouched!" ends in a token whose bytes, with the next token's, spell the separator's token.
+    tricky = ["I was touched! really", "ouched!", "hello", "x ouched! y", "the end"]
+    counter = TokenCounter("gpt-4o-mini")
+    data = counter._token_bytes(tokens._SEPARATOR.join(tricky))
+    assert data.count(counter._separator_token().to_bytes(tokens._TOKEN_SIZE, sys.byteorder)) > len(tricky) - 1
+    assert counter.count_many(tricky) == [counter.count(t) for t in tricky]
+    # Where nothing straddles, the split in C gives what the search one separator at a time gave.
+    for shape in SHAPES:
+        texts = list(dict.fromkeys(m.content for m in shaped_conversation(shape, 400, seed=5)))
+        data = counter._token_bytes(tokens._SEPARATOR.join(texts))
+        separator = counter._separator_token().to_bytes(tokens._TOKEN_SIZE, sys.byteorder)
+        assert counter.count_many(texts) == counter._count_by_search(data, separator, texts)

@@ -6,6 +6,7 @@ import json
 import re
 
 from summaries.engine.answer import SYSTEM_PROMPT as ANSWER_SYSTEM_PROMPT
+from summaries.engine.estimate import build_plan
 from summaries.engine.formats import get_format
 from summaries.engine.normalize import prepare
 from summaries.engine.options import SummaryOptions
@@ -44,12 +45,27 @@ def test_lines_carry_ref_alias_gap_and_reply() -> None:
     )
 
 
-def test_refs_are_positions_in_the_whole_conversation_in_every_chunk() -> None:
-    prepared = prepare([make_message(i, f"m{i}", author_id=i % 3) for i in range(6)], SummaryOptions()).messages
+def test_refs_count_from_each_chunks_first_message() -> None:
+    messages = [make_message(i, f"m{i}", author_id=i % 3) for i in range(6)]
+    messages[4] = make_message(4, "re m3", author_id=1, reply_to=message_id(3), kind="reply")
+    messages[5] = make_message(5, "re m1", author_id=2, reply_to=message_id(1), kind="reply")
+    prepared = prepare(messages, SummaryOptions()).messages
     second_half = render_chunk(prepared[3:], GAP)
-    assert [line.split(" ")[0] for line in second_half.splitlines()[1:]] == ["3", "4", "5"]
+    # One token each however far into a long window the chunk starts (the map step adds its start back).
+    assert second_half.splitlines()[1:] == ["0 a: m3", "1 b ^0: re m3", "2 c ^before: re m1"]
     # Aliases restart per chunk: the legend is that chunk's own.
     assert "People: a=alice, b=alice, c=alice" in second_half
+
+
+def test_a_reply_to_a_message_before_the_chunk_costs_no_more_than_the_planner_counted() -> None:
+    messages = [make_message(i, f"message {i}") for i in range(1001)]
+    messages.append(make_message(1001, "answering the first", reply_to=message_id(0), kind="reply"))
+    options = SummaryOptions()
+    plan = build_plan(prepare(messages, options), options, context_tokens=128_000)
+    last = render_chunk(plan.conversation.messages[1000:], GAP).splitlines()[-1]
+    assert last == "1 a ^before: answering the first"
+    # Counted as a reply to position 0, a one-token ref: "^before" must cost no more than "^0".
+    assert plan.counter.count("\n" + last) <= plan.costs[1001]
 
 
 def test_aliases_are_short_and_unique() -> None:
@@ -86,7 +102,7 @@ def test_compact_transcript_spends_far_fewer_tokens_than_the_plain_format() -> N
 
 # --- inputs that must not steer the output ---------------------------------------------------------
 
-_LINE = re.compile(r"(\d+) ([a-z]{1,3})(?: \+\d+[mhd])?(?: \^(\d+))?: (.*)")
+_LINE = re.compile(r"(\d+) ([a-z]{1,3})(?: \+\d+[mhd])?(?: \^(\d+|before))?: (.*)")
 
 
 def parse_transcript(transcript: str) -> tuple[dict[str, str], list[tuple[int, str, str]]]:
