@@ -7,12 +7,13 @@ import asyncio
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from guilds.models import Guild
 from guilds.services import demo_guild_seed
 from summaries.engine.dce import load_dce_file
 from summaries.engine.pipeline import summarize
-from summaries.models import Summary
+from summaries.models import JobSource, JobStatus, Summary, SummaryJob, Visibility
 from summaries.services.engine_setup import engine_setup
 from summaries.services.store import summary_store
 
@@ -30,8 +31,15 @@ def demo_seed() -> Guild:
             guild=guild, channel_id=export.channel_id, format=guild.default_format, language="auto", provider="local"
         )
         result = asyncio.run(summarize(export.messages, options, provider=None))
+        # A finished job, asked by the operator's seeding and posted for everyone: the dashboard's overview
+        # and archive, and the API, show the summaries of jobs, so a newcomer finds this one there.
+        job = SummaryJob.objects.create(
+            guild=guild, channel_id=export.channel_id, source=JobSource.ADMIN, visibility=Visibility.PUBLIC,
+            message_limit=len(export.messages), format=guild.default_format, status=JobStatus.DONE,
+            progress=100, finished_at=timezone.now(),
+        )
         summary_store(
             guild_id=guild.id, channel_id=export.channel_id, result=result, messages=export.messages,
-            title=f"Summary of #{export.channel_name}",
+            title=f"Summary of #{export.channel_name}", job=job,
         )
     return guild

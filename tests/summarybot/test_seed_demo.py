@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from guilds.models import Channel, Guild
 from summaries.models import Summary
+from summaries.selectors import api_summaries
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,10 @@ def test_seed_demo_creates_a_cited_summary_once():
     assert f"https://discord.com/channels/{guild.id}/{channel.id}/" in summary.markdown
     cited = set(summary.citations.values_list("message_id", flat=True))
     assert cited and all(300000000000000000 < mid <= 300000000000030000 for mid in cited)
+
+    # A finished job posted for everyone: the dashboard's archive and overview and the API list it.
+    assert summary.job is not None and summary.job.status == "done" and summary.job.visibility == "public"
+    assert list(api_summaries(guild_id=guild.id)) == [summary.job]
 
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
