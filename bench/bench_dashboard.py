@@ -50,7 +50,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from _docs import write_section as write_doc_section  # noqa: E402  (bench/ is the script directory)
-from bench_api import free_port, postgres_database, postgres_reachable  # noqa: E402
+from bench_api import free_port, on_each_database  # noqa: E402
 
 SECTION = "## Dashboard with 10,000 summaries"
 GUILD_ID = 800000000000000001
@@ -577,21 +577,9 @@ def main() -> None:
         Path(args.child_out).write_text(json.dumps(child(args)))
         return
 
-    results: dict[str, dict[str, Any]] = {}
-    skipped: dict[str, str] = {}
-    for database in [d.strip() for d in args.databases.split(",") if d.strip()]:
-        print(f"--- {NAMES[database]}", flush=True)
-        if database == "postgres":
-            why = postgres_reachable(args.postgres)
-            if why is not None:
-                skipped[database] = why
-                print(f"skipped: no PostgreSQL server at {args.postgres} ({why})")
-                continue
-            with postgres_database(args.postgres) as url:
-                results[database] = run_child(database, args, url)
-        else:
-            results[database] = run_child(database, args, args.postgres)
-        print_measured(results[database])
+    results, skipped = on_each_database(
+        args.databases, args.postgres, lambda database, url: run_child(database, args, url), print_measured
+    )
 
     if args.no_docs or not results:
         return

@@ -8,35 +8,27 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
 from pytest_django.fixtures import Settings
 
 from guilds.models import Channel
 from summaries.models import Schedule, Summary
 from tests.asgi_live_server import asgi_live_server
 from tests.dashboard.conftest import make_server, point_settings_at
-from tests.dashboard.test_browser_live import REACH_DONE_MS, redis_url_or_skip
+
+# The same browser, markers and Redis requirement as the live-progress tests.
+from tests.dashboard.test_browser_live import (  # noqa: F401  (pytestmark applies here too)
+    CHROMIUM,
+    REACH_DONE_MS,
+    expect,
+    playwright_sync,
+    pytestmark,
+    redis_url_or_skip,
+)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.processes import qcluster_running, worker_env
-
-playwright_sync = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (requirements/dev.txt)"
-)
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Debian's chromium is not installed (apt-get install -y chromium); no downloaded builds",
-    ),
-]
-expect = playwright_sync.expect
 
 
 def test_log_in_turn_a_channel_on_schedule_it_run_it_watch_it_and_find_it_in_the_archive(
