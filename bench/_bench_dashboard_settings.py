@@ -3,11 +3,8 @@ static files collected by WhiteNoise), over plain HTTP on 127.0.0.1 where produc
 
 import os
 
-from summarybot.settings import *  # noqa: F403
+from _bench_production_settings import *  # noqa: F403
 
-# DJANGO_DEBUG=true only lends the development secrets; the server runs as in production (no query log).
-DEBUG = False
-DASHBOARD_DEV_LOGIN = False
 ALLOWED_HOSTS = ["127.0.0.1"]
 STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]
 STORAGES = {

@@ -85,8 +85,10 @@ def run_size(guilds: int, args: argparse.Namespace, template: Path, tmp: Path) -
             "DISCORD_API_BASE_URL": fake.api_base,
             "DISCORD_GATEWAY_URL": fake.gateway_url,
             "PROMETHEUS_MULTIPROC_DIR": "",
+            # As in production (DEBUG off: no log of the mirroring's queries weighing in the bot's memory).
+            "DJANGO_SETTINGS_MODULE": "_bench_production_settings",
+            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent), str(ROOT)]),
         }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
         started = time.monotonic()
         bot = subprocess.Popen(
             [sys.executable, "manage.py", "runbot"],
@@ -131,7 +133,7 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
         f"`bench/bench_bot_memory.py --guilds {' '.join(str(r['guilds']) for r in results)} --channels {args.channels} "
         f"--members {args.members}`: one `manage.py runbot` process (its own intents: no GUILD_MEMBERS) against the "
         f"fake gateway, each guild with {args.channels} text channels and {args.members} members, mirrored into "
-        f"SQLite, then idle; memory once it stopped growing for {args.settle:.0f} s. {platform.python_implementation()} "
+        f"SQLite, then idle, with production settings (DEBUG off); memory once it stopped growing for {args.settle:.0f} s. {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs, {date.today().isoformat()}.",
         "",
         "| guilds | RSS | PSS | connected and mirrored after |",
