@@ -7,6 +7,7 @@ port of theirs would stay put. This app comes before django_q in INSTALLED_APPS 
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from django.conf import settings
@@ -28,4 +29,9 @@ class Command(DjangoQClusterCommand):
             raise CommandError(
                 f"Cannot serve metrics on {settings.METRICS_BIND}:{settings.METRICS_PORT}: {exc}"
             ) from None
+        # The cluster forks its sentinel, worker, monitor and pusher from this process, and forks a new worker
+        # each time one is recycled. A collection in a child walks every object it inherited and writes to
+        # their pages, so each child ends up with a private copy of what it could have shared. Frozen objects
+        # are never walked: the children keep sharing them (the `gc.freeze` recipe of the gc module's docs).
+        gc.freeze()
         super().handle(*args, **options)
