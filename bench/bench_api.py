@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from _docs import write_section as write_doc_section  # noqa: E402  (bench/ is the script directory)
+from _django import production_child_env  # noqa: E402  (bench/ is the script directory)
+from _docs import write_section as write_doc_section  # noqa: E402
 
 SECTION = "## REST API"
 GUILD_ID = 700000000000000001
@@ -315,12 +316,10 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
 
 def child_env(database: str, tmp: str, postgres_url: str) -> dict[str, str]:
     return {
-        "DJANGO_SETTINGS_MODULE": "_bench_api_settings",
-        "DJANGO_DEBUG": "true",  # the development secrets; _bench_api_settings turns DEBUG itself off
+        **production_child_env("_bench_api_settings"),
         "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3" if database == "sqlite" else postgres_url,
         "REDIS_URL": "",
         "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": f"{BENCH}{os.pathsep}{ROOT}",
     }
 
 

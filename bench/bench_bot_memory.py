@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _django import production_child_env  # noqa: E402
 from _docs import write_section as write_doc_section  # noqa: E402
 
 SECTION = "## Bot memory per guild"
@@ -78,7 +79,6 @@ def run_size(guilds: int, args: argparse.Namespace, template: Path, tmp: Path) -
         print(f"{guilds} guilds built in the fake in {time.monotonic() - built:.1f} s", flush=True)
         env = {
             **os.environ,
-            "DJANGO_DEBUG": "true",
             "DATABASE_URL": f"sqlite:///{db}",
             "LOG_LEVEL": "WARNING",
             "DISCORD_TOKEN": fake.bot_token,
@@ -86,8 +86,7 @@ def run_size(guilds: int, args: argparse.Namespace, template: Path, tmp: Path) -
             "DISCORD_GATEWAY_URL": fake.gateway_url,
             "PROMETHEUS_MULTIPROC_DIR": "",
             # As in production (DEBUG off: no log of the mirroring's queries weighing in the bot's memory).
-            "DJANGO_SETTINGS_MODULE": "_bench_production_settings",
-            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent), str(ROOT)]),
+            **production_child_env(),
         }
         started = time.monotonic()
         bot = subprocess.Popen(

@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from _docs import write_section as write_doc_section  # noqa: E402  (bench/ is the script directory)
+from _django import production_child_env  # noqa: E402  (bench/ is the script directory)
+from _docs import write_section as write_doc_section  # noqa: E402
 from bench_api import free_port, on_each_database  # noqa: E402
 
 SECTION = "## Dashboard with 10,000 summaries"
@@ -533,13 +533,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 def run_child(database: str, args: argparse.Namespace, postgres_url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {
-            "DJANGO_SETTINGS_MODULE": "_bench_dashboard_settings",
-            "DJANGO_DEBUG": "true",  # the development secrets; _bench_dashboard_settings turns DEBUG itself off
+            **production_child_env("_bench_dashboard_settings"),
             "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3" if database == "sqlite" else postgres_url,
             "REDIS_URL": "",
             "LOG_LEVEL": "WARNING",
             "BENCH_STATIC_ROOT": f"{tmp}/static",
-            "PYTHONPATH": f"{BENCH}{os.pathsep}{ROOT}",
         }
         out = Path(tmp) / "result.json"
         command = [

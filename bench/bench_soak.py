@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _django import production_child_env  # noqa: E402
 from _docs import write_section as write_doc_section  # noqa: E402
 
 SECTION = "## Soak: worker processes"
@@ -75,8 +76,7 @@ def process_tree(root: int) -> list[int]:
 def setup(database_url: str, redis_url: str, tmp: str) -> dict[str, str]:
     env = {
         # As in production (DEBUG off: a worker keeps no log of its queries, which would weigh in its memory).
-        "DJANGO_SETTINGS_MODULE": "_bench_production_settings", "DJANGO_DEBUG": "true", "LOG_LEVEL": "ERROR",
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent), str(ROOT)]),
+        **production_child_env(), "LOG_LEVEL": "ERROR",
         "DATABASE_URL": database_url or f"sqlite:///{tmp}/soak.sqlite3",
         "REDIS_URL": redis_url, "Q_BROKER": "redis" if redis_url else "orm",
     }
